@@ -1,0 +1,1 @@
+"""A seeded synthetic England: children, schools, social care and pupil records in the real return formats."""

@@ -1,0 +1,229 @@
+"""The population model: every child in England once, born in an LA, moving between LAs, with a UPN from school.
+
+Everything else in the synthetic England (schools, social care careers, pupil records) is drawn for these
+children, so the same child moves through years, schools, LAs and social care. Two latent traits per child drive
+the rest: ``need`` (the propensity to come to children's social care) and ``ability`` (attainment before any
+effect of social care), negatively correlated, each with an LA component so LAs differ as real LAs do.
+
+Scale: ``scale`` 1.0 gives England's 0-17 population by LA (from the CLA publication's population estimates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import polars as pl
+
+from cin_outcomes.geography import all_las
+from cin_outcomes.synthetic.config import SyntheticConfig
+from cin_outcomes.upn import CHECK_LETTERS
+
+#: Children born in these calendar years can be 0-17 (or unborn) in some reporting year from 2013-14 to 2024-25.
+FIRST_BIRTH_YEAR = 1995
+LAST_BIRTH_DATE = dt.date(2025, 9, 30)  # unborn children referred before 31 March 2025 are due by then
+MOVE_RATE_PER_YEAR = 0.025  # share of children changing LA of residence each year
+SAME_REGION_MOVE_SHARE = 0.6
+STATE_SCHOOL_SHARE = 0.935  # the rest attend independent schools or are educated at home: no UPN in NPD
+NEED_ABILITY_CORRELATION = -0.45
+
+# Ethnicity of pupils (20 census codes), outside and inside London: school census shares, rounded.
+ETHNICITY_CODES = ["WBRI", "WIRI", "WIRT", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN",
+                   "ABAN", "AOTH", "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT"]
+ETHNICITY_SHARES = {
+    "rest": [68.0, 0.3, 0.1, 6.0, 0.5, 1.6, 0.8, 1.9, 2.1, 3.0, 5.0, 1.4, 1.6, 0.6, 2.6, 0.4, 0.4, 1.5, 0.6, 0.3],
+    "london": [27.0, 1.0, 0.2, 12.0, 0.8, 2.5, 2.2, 2.6, 4.4, 6.5, 4.2, 6.2, 5.8, 3.4, 11.5, 1.8, 1.0, 5.1, 1.0, 0.4],
+}
+
+
+@dataclass
+class Population:
+    """The children of a synthetic England.
+
+    ``children``: person_id, birth_date, sex (M/F), ethnicity, birth_la, need, ability, state_school, upn,
+    upn_date (when the UPN was allocated, on entry to reception), upn_la.
+    ``residence``: spells person_id, from_date, la_code (until the child's next spell starts).
+    """
+
+    children: pl.DataFrame
+    residence: pl.DataFrame
+
+    def la_at(self, queries: pl.DataFrame, date_col: str = "date") -> pl.DataFrame:
+        """Add ``la_code``: the LA each (person_id, date) query row's child lived in on that date."""
+        q = queries.with_row_index("_q").sort(date_col)
+        res = self.residence.sort("from_date")
+        out = q.join_asof(res, left_on=date_col, right_on="from_date", by="person_id", strategy="backward",
+                           check_sortedness=False)
+        return out.sort("_q").drop("_q", "from_date")
+
+
+@lru_cache(maxsize=1)
+def la_targets() -> pl.DataFrame:
+    """Calibration targets per LA and year (see ``scripts/derive_calibration.py``)."""
+    path = resources.files("cin_outcomes.synthetic").joinpath("params/la_targets.csv")
+    with path.open("rb") as f:
+        return pl.read_csv(f, schema_overrides={"old_la_code": pl.Utf8, "imputed": pl.Utf8})
+
+
+def active_las(year_end: int) -> pl.DataFrame:
+    """LAs making returns in the reporting year ending 31 March ``year_end`` (clamped to the published range)."""
+    las = all_las()
+    y = min(max(year_end, las["first_year_end"].min()), las["last_year_end"].max())
+    return las.filter((pl.col("first_year_end") <= y) & (pl.col("last_year_end") >= y)).unique(
+        "old_la_code", keep="first", maintain_order=True).sort("old_la_code")
+
+
+def _la_weights(year_end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(LA codes, child population 0-17, London flag) for LAs active in ``year_end``."""
+    las = active_las(year_end)
+    t = la_targets()
+    y = min(max(year_end, t["year_end"].min()), t["year_end"].max())
+    pop = las.join(t.filter(pl.col("year_end") == y).select("old_la_code", "population_0_17"),
+                   on="old_la_code", how="left").with_columns(pl.col("population_0_17").fill_null(1000))
+    london = pop["region_code"].is_in(["E13000001", "E13000002"]).to_numpy()
+    return pop["old_la_code"].to_numpy(), pop["population_0_17"].to_numpy().astype(float), london
+
+
+def _epoch_days(d: dt.date) -> int:
+    return (d - dt.date(1970, 1, 1)).days
+
+
+def build_population(cfg: SyntheticConfig) -> Population:
+    """Draw every child of the synthetic England (deterministic for a given scale and seed)."""
+    rng = cfg.rng("population")
+    parts = []
+    for by in range(FIRST_BIRTH_YEAR - 1, LAST_BIRTH_DATE.year):  # births by reporting year (April to March)
+        codes, pop, london = _la_weights(by + 1)
+        start = _epoch_days(max(dt.date(by, 4, 1), dt.date(FIRST_BIRTH_YEAR, 1, 1)))
+        end = _epoch_days(min(dt.date(by + 1, 3, 31), LAST_BIRTH_DATE))
+        counts = rng.poisson(pop / 18.0 * cfg.scale * (end - start + 1) / 365.25)
+        n = int(counts.sum())
+        birth = rng.integers(start, end + 1, size=n)
+        la_idx = np.repeat(np.arange(len(codes)), counts)
+        parts.append((birth, codes[la_idx], london[la_idx]))
+    birth = np.concatenate([p[0] for p in parts])
+    birth_la = np.concatenate([p[1] for p in parts])
+    in_london = np.concatenate([p[2] for p in parts])
+    order = np.lexsort((birth_la, birth))
+    birth, birth_la, in_london = birth[order], birth_la[order], in_london[order]
+    n = len(birth)
+
+    sex = np.where(rng.random(n) < 0.512, "M", "F")
+    eth = np.empty(n, dtype=object)
+    for key, mask in (("london", in_london), ("rest", ~in_london)):
+        p = np.asarray(ETHNICITY_SHARES[key])
+        eth[mask] = np.asarray(ETHNICITY_CODES)[rng.choice(len(p), size=int(mask.sum()), p=p / p.sum())]
+
+    # LA components of the latent traits, drawn once per LA code.
+    la_list = sorted(set(all_las()["old_la_code"].to_list()))
+    la_rng = cfg.rng("la-effects")
+    la_need = dict(zip(la_list, la_rng.normal(0, 0.25, len(la_list))))
+    la_ability = dict(zip(la_list, la_rng.normal(0, 0.15, len(la_list))))
+    need = rng.normal(0, 1, n) + np.vectorize(la_need.get)(birth_la)
+    r = NEED_ABILITY_CORRELATION
+    ability = r * need + np.sqrt(1 - r * r) * rng.normal(0, 1, n) + np.vectorize(la_ability.get)(birth_la)
+    state_school = rng.random(n) < STATE_SCHOOL_SHARE + 0.03 * np.tanh(need)  # needier children rarely private
+
+    children = pl.DataFrame({
+        "person_id": np.arange(n, dtype=np.uint32),
+        "birth_date": pl.Series(birth, dtype=pl.Int32).cast(pl.Date),
+        "sex": sex,
+        "ethnicity": eth.astype(str),
+        "birth_la": birth_la.astype(str),
+        "need": need.astype(np.float32),
+        "ability": ability.astype(np.float32),
+        "state_school": state_school,
+    })
+    residence = _residence(cfg, children)
+    children = _allocate_upns(children, residence)
+    return Population(children=children, residence=residence)
+
+
+def _residence(cfg: SyntheticConfig, children: pl.DataFrame) -> pl.DataFrame:
+    """Residence spells: birth LA, random moves between LAs, and moves forced by LA reorganisations."""
+    rng = cfg.rng("moves")
+    birth = children["birth_date"].cast(pl.Int32).to_numpy()
+    horizon = np.minimum(birth + int(18.5 * 365.25), _epoch_days(dt.date(2025, 9, 30)))
+    years = np.clip((horizon - birth) / 365.25, 0, None)
+    k = rng.poisson(MOVE_RATE_PER_YEAR * years)
+    pid = np.repeat(children["person_id"].to_numpy(), k)
+    b = np.repeat(birth, k)
+    h = np.repeat(horizon, k)
+    when = b + (rng.random(len(pid)) * (h - b)).astype(np.int64) + 1
+    # destination: an LA active in that reporting year, weighted by size, often in the same region
+    dates = pl.Series(when, dtype=pl.Int32).cast(pl.Date)
+    moves = pl.DataFrame({"person_id": pid, "from_date": dates})
+    moves = moves.with_columns(
+        (pl.col("from_date").dt.year() + (pl.col("from_date").dt.month() >= 4).cast(pl.Int32)).alias("year_end"))
+    dest = np.empty(len(pid), dtype=object)
+    ye = moves["year_end"].to_numpy()
+    for y in np.unique(ye):
+        codes, pop, _ = _la_weights(int(y))
+        m = ye == y
+        dest[m] = codes[rng.choice(len(codes), size=int(m.sum()), p=pop / pop.sum())]
+    moves = moves.with_columns(pl.Series("la_code", dest.astype(str))).drop("year_end")
+    born = children.select("person_id", pl.col("birth_date").alias("from_date"), pl.col("birth_la").alias("la_code"))
+    spells = pl.concat([born, moves]).sort("person_id", "from_date")
+    # drop moves to the LA already lived in
+    spells = spells.filter(
+        (pl.col("la_code") != pl.col("la_code").shift(1).over("person_id")) | pl.col("la_code").shift(1).over(
+            "person_id").is_null())
+    return _reorganise(cfg, spells)
+
+
+def _reorganise(cfg: SyntheticConfig, spells: pl.DataFrame) -> pl.DataFrame:
+    """Children living in an LA when it is abolished move, on 1 April, to one of its successors."""
+    rng = cfg.rng("reorganisation")
+    las = all_las()
+    successors = las.filter(pl.col("predecessors") != "").select(
+        "old_la_code", "first_year_end", pl.col("predecessors").str.split(" ").alias("pred")).explode("pred")
+    for pred, grp in successors.group_by("pred", maintain_order=True):
+        pred = pred[0]
+        change = dt.date(int(grp["first_year_end"][0]) - 1, 4, 1)
+        succ = grp["old_la_code"].to_list()
+        s = spells.with_columns(pl.col("from_date").shift(-1).over("person_id").alias("to_date"))
+        hit = s.filter((pl.col("la_code") == pred) & (pl.col("from_date") < change)
+                       & (pl.col("to_date").is_null() | (pl.col("to_date") > change)))
+        if hit.height == 0:
+            continue
+        # successors by size (Dorset keeps Dorset; Poole and Bournemouth both go to BCP)
+        pops = np.array([_la_weights(int(grp["first_year_end"][0]))[1][
+            list(_la_weights(int(grp["first_year_end"][0]))[0]).index(c)] for c in succ])
+        pick = np.asarray(succ)[rng.choice(len(succ), size=hit.height, p=pops / pops.sum())]
+        new = hit.select("person_id").with_columns(pl.lit(change).alias("from_date"), pl.Series("la_code", pick))
+        spells = pl.concat([spells, new]).sort("person_id", "from_date")
+        # later random moves into the abolished LA go to a successor instead
+        late = (pl.col("la_code") == pred) & (pl.col("from_date") >= change)
+        spells = spells.with_columns(pl.when(late).then(pl.lit(succ[0])).otherwise(pl.col("la_code")).alias("la_code"))
+    return spells.unique(["person_id", "from_date"], keep="last", maintain_order=True)
+
+
+def _allocate_upns(children: pl.DataFrame, residence: pl.DataFrame) -> pl.DataFrame:
+    """A UPN for every state-school child, allocated by the LA they live in when they start reception."""
+    # reception starts 1 September after the 4th birthday (academic year of birth: September to August)
+    c = children.with_columns(
+        (pl.col("birth_date").dt.year() + (pl.col("birth_date").dt.month() >= 9).cast(pl.Int32) + 4).alias("_ry"))
+    c = c.with_columns(pl.date(pl.col("_ry"), 9, 1).alias("upn_date"))
+    c = c.with_columns(pl.when(pl.col("state_school") & (pl.col("upn_date") <= dt.date(2025, 3, 31)))
+                       .then(pl.col("upn_date")).otherwise(None).alias("upn_date"))
+    q = c.select("person_id", pl.col("upn_date").fill_null(pl.col("birth_date")).alias("date"))
+    la = Population(children=c, residence=residence).la_at(q)["la_code"]
+    c = c.with_columns(la.alias("upn_la"))
+    c = c.with_columns(pl.when(pl.col("upn_date").is_not_null()).then(pl.col("upn_la")).otherwise(None).alias("upn_la"))
+    # serial within (LA, year of allocation): establishment 2000+k//1000, serial k%1000 -> unique UPNs
+    c = c.with_columns(pl.int_range(pl.len()).over("upn_la", "_ry").alias("_k"))
+    la_num = c["upn_la"].fill_null("0").cast(pl.Int64).to_numpy()
+    estab = 2000 + c["_k"].to_numpy() // 1000
+    yy = c["_ry"].to_numpy() % 100
+    serial = c["_k"].to_numpy() % 1000
+    digits = np.stack([la_num // 100, la_num // 10 % 10, la_num % 10,
+                       estab // 1000, estab // 100 % 10, estab // 10 % 10, estab % 10,
+                       yy // 10, yy % 10, serial // 100, serial // 10 % 10, serial % 10], axis=1)
+    check = np.asarray(list(CHECK_LETTERS))[(digits * np.arange(2, 14)).sum(axis=1) % 23]
+    body = (la_num * 10**9 + estab * 10**5 + yy * 10**3 + serial)
+    upn = pl.Series(check).cast(pl.Utf8) + pl.Series(body).cast(pl.Utf8).str.zfill(12)
+    c = c.with_columns(pl.when(pl.col("upn_date").is_not_null()).then(upn).otherwise(None).alias("upn"))
+    return c.drop("_ry", "_k")
