@@ -95,7 +95,7 @@ def build_population(cfg: SyntheticConfig) -> Population:
     """Draw every child of the synthetic England (deterministic for a given scale and seed)."""
     rng = cfg.rng("population")
     parts = []
-    for by in range(FIRST_BIRTH_YEAR - 1, LAST_BIRTH_DATE.year):  # births by reporting year (April to March)
+    for by in range(FIRST_BIRTH_YEAR - 1, LAST_BIRTH_DATE.year + 1):  # births by reporting year (April to March)
         codes, pop, london = _la_weights(by + 1)
         start = _epoch_days(max(dt.date(by, 4, 1), dt.date(FIRST_BIRTH_YEAR, 1, 1)))
         end = _epoch_days(min(dt.date(by + 1, 3, 31), LAST_BIRTH_DATE))
