@@ -253,11 +253,12 @@ def link_children(df: pl.DataFrame, *, within_la: bool = False) -> pl.Series:
         d = nxt
 
 
-def ever_in_last_6_years(memberships: dict[ReportingYear, pl.DataFrame], flag: str,
+def ever_in_last_6_years(memberships: Mapping[ReportingYear, pl.DataFrame], flag: str | pl.Expr,
                          year: ReportingYear | None = None) -> pl.DataFrame:
     """Children with ``flag`` (an at-any-point flag) in any of the six reporting years ending with ``year``.
 
-    ``Ever CIN - last 6 years`` is ``cin_anypoint``, ``Ever CLA`` ``cla_anypoint``, ``Ever CPP`` ``cpp_anypoint``.
+    ``Ever CIN - last 6 years`` is ``cin_anypoint``, ``Ever CLA`` ``cla_anypoint``, ``Ever CPP`` ``cpp_anypoint``
+    (``flag`` is a column name or a boolean expression over :func:`per_year_membership` columns).
     ``year`` defaults to the latest year in ``memberships``; years outside the window are ignored, and a missing
     year contributes nobody. A child is in an LA's cohort when they had the flag in that LA in any year of the
     window; their rows across years are linked within the LA on LA child identifier and UPN, and the row carries
@@ -271,7 +272,8 @@ def ever_in_last_6_years(memberships: dict[ReportingYear, pl.DataFrame], flag: s
     year = ReportingYear.parse(year)
     window = {(year - k).label for k in range(6)}
     cols = ["reporting_year", "la_code", "la_child_id", "upn", "birth_date", "sex", "ethnicity"]
-    frames = [m.filter(pl.col(flag) & pl.col("reporting_year").is_in(window)).select(cols)
+    cond = _flag(flag)
+    frames = [m.filter(cond & pl.col("reporting_year").is_in(window)).select(cols)
               for _, m in sorted(memberships.items(), key=lambda kv: ReportingYear.parse(kv[0]))]
     recs = pl.concat(frames) if frames else pl.DataFrame(schema={c: pl.Utf8 for c in cols})
     recs = recs.sort("la_code", "la_child_id", "reporting_year")
@@ -289,23 +291,27 @@ def ever_in_last_6_years(memberships: dict[ReportingYear, pl.DataFrame], flag: s
     ).sort("la_code", "la_child_id")
 
 
-def national_count(df: pl.DataFrame, flag: str | None = None) -> int:
+def _flag(flag: str | pl.Expr) -> pl.Expr:
+    return pl.col(flag) if isinstance(flag, str) else flag
+
+
+def national_count(df: pl.DataFrame, flag: str | pl.Expr | None = None) -> int:
     """The number of distinct children in England among the rows of ``df`` (those with ``flag`` if given).
 
     A child in several LAs counts once, linked by :func:`link_children` on UPN; without a UPN the LA's own
     child identifier is the best available key.
     """
-    rows = df if flag is None else df.filter(pl.col(flag))
+    rows = df if flag is None else df.filter(_flag(flag))
     return link_children(rows).n_unique() if rows.height else 0
 
 
-def cohort_counts(df: pl.DataFrame, flag: str | None = None) -> pl.DataFrame:
+def cohort_counts(df: pl.DataFrame, flag: str | pl.Expr | None = None) -> pl.DataFrame:
     """Children and children without a UPN, per LA and for England (``la_code`` null), counts only.
 
     Per LA each child counts once in each LA that returned them; England counts each child once
     (:func:`national_count`), and a child lacks a UPN nationally when none of their rows has one.
     """
-    rows = df if flag is None else df.filter(pl.col(flag))
+    rows = df if flag is None else df.filter(_flag(flag))
     rows = rows.select("la_code", "la_child_id", "upn").with_columns(child_key=link_children(rows))
     per_la = rows.group_by("la_code").agg(
         children=pl.len().cast(pl.Int64), children_without_upn=pl.col("upn").is_null().sum().cast(pl.Int64))
