@@ -10,7 +10,9 @@ a step that fails or is killed never leaves a partial file, and a year that fail
 Inputs: a same-year input arrives as a ``pl.DataFrame``. A *mapped* input (a partition mapping other than
 "the same year", such as the six years of an Ever-6 cohort, or a partitioned asset read by an asset without
 years) always arrives as ``dict[partition key, pl.DataFrame]`` sorted by year, even when the window holds a
-single year. Annotate an input ``pl.LazyFrame`` (or ``dict[str, pl.LazyFrame]``) to scan instead of read.
+single year. Annotate an input ``pl.LazyFrame`` (or ``dict[str, pl.LazyFrame]``) to scan instead of read. A
+year that was never materialised is an error naming the asset and year, unless the input's metadata has
+``allow_missing_partitions: True`` (then the dict holds only the years that exist).
 """
 
 from __future__ import annotations
@@ -185,6 +187,8 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         pks = sorted(context.asset_partition_keys)
         if not _input_is_mapped(context):
             return self._read(self.path_for(key, pks[0]), lazy, f"{key.to_user_string()} for {_label(pks[0])}")
+        if (context.definition_metadata or {}).get("allow_missing_partitions"):
+            pks = [pk for pk in pks if self.path_for(key, pk).is_file()]
         return {pk: self._read(self.path_for(key, pk), lazy, f"{key.to_user_string()} for {_label(pk)}") for pk in pks}
 
 
