@@ -64,11 +64,11 @@ def load_layers(modules: Sequence[str] = LAYER_MODULES) -> tuple[list, list]:
 
 
 def _executable_keys_by_partitions(assets: Iterable) -> dict[dg.PartitionsDefinition | None, list[dg.AssetKey]]:
-    graph = dg.Definitions(assets=list(assets)).get_repository_def().asset_graph
     out: dict = defaultdict(list)
-    for key in sorted(graph.executable_asset_keys, key=lambda k: k.to_user_string()):
-        out[graph.get(key).partitions_def].append(key)
-    return out
+    for a in assets:
+        if isinstance(a, dg.AssetsDefinition) and a.is_executable:
+            out[a.partitions_def].extend(a.keys)
+    return {pd: sorted(keys, key=lambda k: k.to_user_string()) for pd, keys in out.items()}
 
 
 def build_jobs(assets: Sequence) -> tuple[list[dg.UnresolvedAssetJobDefinition], dg.UnresolvedAssetJobDefinition | None]:
@@ -128,4 +128,7 @@ def build_definitions(
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location, built when Dagster loads it (``defs()`` in tests)."""
+    return build_definitions()
