@@ -25,6 +25,10 @@ from cin_outcomes.tables import CIN_TABLES, SSDA903_TABLES, empty
 from cin_outcomes.upn import CHECK_LETTERS
 from cin_outcomes.years import ReportingYear
 
+#: Version of the rules: raise it whenever a change here can change any child's flags, so that Dagster re-runs
+#: every year's cohorts (the assets' code versions include it).
+RULES_VERSION = "1"
+
 #: Columns identifying a child in a returning LA, and the child's characteristics carried on every cohort frame.
 CHILD_COLUMNS = ["reporting_year", "la_code", "la_child_id", "upn", "birth_date", "sex", "ethnicity", "child_key"]
 
