@@ -229,3 +229,19 @@ def test_not_a_frame_is_refused(io):
                        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert not r.success
     assert "stores polars DataFrames" in str(r.get_step_failure_events()[0].event_specific_data.error)
+
+
+def test_partitioned_check_reads_its_own_year(io):
+    """A separate per-year check loads the year it checks as a frame."""
+
+    @dg.asset_check(asset=cohort, blocking=True, partitions_def=input_years)
+    def cohort_positive(stand_in_cohort: pl.DataFrame) -> dg.AssetCheckResult:
+        assert isinstance(stand_in_cohort, pl.DataFrame)
+        return dg.AssetCheckResult(passed=bool((stand_in_cohort["n"] > 0).all()),
+                                   metadata={"n": int(stand_in_cohort["n"].item())})
+
+    inst = dg.DagsterInstance.ephemeral()
+    r = dg.materialize([cohort, cohort_positive], partition_key="2020-04-01", resources={"io_manager": io},
+                       instance=inst)
+    (ev,) = r.get_asset_check_evaluations()
+    assert ev.passed and ev.metadata["n"].value == 20
