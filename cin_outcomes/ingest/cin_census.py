@@ -28,7 +28,7 @@ GENDER_CURRENT = {"1": "M", "2": "F", "0": "U", "9": "U"}
 SEX = {"M": "M", "F": "F", "U": "U"}
 
 _DATE = "%Y-%m-%d"
-_CHUNK = 20_000  # children per chunk of raw text turned into a frame
+_CHUNK = 10_000  # children per chunk of raw text turned into a frame
 
 # Leaf elements of each block -> canonical column.
 _IDENTIFIERS = {"LAchildID": "la_child_id", "UPN": "upn", "FormerUPN": "former_upn", "UPNunknown": "upn_unknown",
@@ -302,7 +302,8 @@ def parse_cin_census(
     out: dict[str, pl.DataFrame] = {}
     for table, rows in reader.rows.items():
         raw = rows.frame()
-        df, probs = V.convert(raw, _CONVERSIONS[table], file=name, la_code=la_code, unit=CHILD_RECORD)
+        df, probs = V.convert(raw, _CONVERSIONS[table], file=name, la_code=la_code, unit=CHILD_RECORD,
+                               table=table)
         found.extend(probs)
         if table == "cin_children":
             df = df.with_columns(pl.coalesce("_sex_from_sex", "_sex_from_gender").alias("sex"))

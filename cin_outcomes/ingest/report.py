@@ -35,6 +35,8 @@ class Problem:
     #: How many records share this problem (value problems are grouped per file, field and rule);
     #: ``position`` is then the first of them.
     count: int = 1
+    #: The ingest table the problem concerns (None: every table of the file, e.g. a file left out).
+    table: str | None = None
 
     def __str__(self) -> str:
         first = "first at " if self.count > 1 else ""

@@ -16,7 +16,9 @@ import polars as pl
 from cin_outcomes import tables
 from cin_outcomes.ingest import rules as R
 from cin_outcomes.ingest.report import CHILD_RECORD, CSV_LINE, CheckOutcome
+from cin_outcomes.ingest.npd import npd_model
 from cin_outcomes.ingest.ssda903 import asset_name
+from cin_outcomes.years import ReportingYear
 
 Str, Date, Bool = pl.Utf8, pl.Date, pl.Boolean
 
@@ -380,15 +382,17 @@ _BUILTIN = (
 
 def rule_label(table: str, column: str | None, check: str, context: str) -> str:
     """A readable rule name for one pandera check: a named return rule, or ``<DfE code> <column>: <kind>``."""
-    if check.startswith(("CIN ", "903 ")):
+    if check.startswith(("CIN ", "903 ", "NPD ")):
         return check  # a named return rule (dataframe or list-column check)
     kind = next((label for prefix, label in _BUILTIN if check.startswith(prefix)), check)
     code = R.FIELD_RULES.get((table, column or ""))
     return f"{code + ' ' if code else ''}{column}: {kind}" if column else kind
 
 
-def _source_file(table: str, year: str, la: str) -> str:
-    """The standard landing path of an LA's file holding ``table``."""
+def _source_file(table: str, year: str, la: str | None) -> str:
+    """The standard landing path of an LA's file holding ``table`` (of the national file for NPD modules)."""
+    if table.startswith("npd_"):
+        return f"{year}/npd/{table.removeprefix('npd_')}.parquet"
     if table.startswith("cla_"):
         name = next(t for t in tables.SSDA903_TABLES if table == asset_name(t))
         return f"{year}/{la}/ssda903/{name}.csv"
@@ -397,6 +401,9 @@ def _source_file(table: str, year: str, la: str) -> str:
 
 def _positions(table: str, df: pl.DataFrame, related: dict[str, pl.DataFrame]) -> tuple[str, pl.DataFrame]:
     """Each row's position in its landing file: (unit, frame of la_code and position in row order)."""
+    if table.startswith("npd_"):  # national file: the row of the parquet file
+        return "row", df.select(pl.lit(None, dtype=pl.Utf8).alias("la_code"),
+                                pl.int_range(1, pl.len() + 1).alias("position"))
     within = pl.int_range(1, pl.len() + 1).over("la_code")
     if table.startswith("cla_"):
         return CSV_LINE, df.select("la_code", (within + 1).alias("position"))  # header is line 1
@@ -424,6 +431,7 @@ def validate_table(
     *,
     related: dict[str, pl.DataFrame] | None = None,
     sources: dict[str, str] | None = None,
+    year: ReportingYear | str | None = None,
     sample_size: int = 20,
 ) -> CheckOutcome:
     """Validate one canonical table with its pandera model (lazily: every failure) and count failures per rule.
@@ -431,12 +439,16 @@ def validate_table(
     ``related`` supplies other tables of the same returns: ``cin_episodes`` is required for
     ``child_protection_plans`` (rule 1105 compares the plan with its referral); ``cin_children`` lets failures
     in the other CIN tables be located by ``<Child>`` record. ``sources`` maps LA -> landing file of this table
-    (default: the standard landing path). The sample lists up to ``sample_size`` failures per rule as
+    (default: the standard landing path). NPD modules (``npd_<module>``) are checked against their module's
+    schema, and given ``year``, against its academic year. The sample lists up to ``sample_size`` failures per rule as
     ``{"rule", "la_code", "file", "unit", "row"}``; no child identifier or value is ever included.
     """
     related = related or {}
-    model = MODELS[name]
     data = df
+    if name.startswith("npd_"):
+        model = npd_model(name.removeprefix("npd_"), year)
+    else:
+        model = MODELS[name]
     if name == "child_protection_plans":
         if "cin_episodes" not in related:
             raise ValueError("validating child_protection_plans needs related['cin_episodes'] for CIN rule 1105")
@@ -458,14 +470,17 @@ def validate_table(
     pos = pos.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
     located = failures.join(pos, on="index", how="left")
     counts = located.group_by("rule").len().sort("rule")
-    year = df["reporting_year"][0] if df.height else ""
+    if year is not None:
+        year_label = ReportingYear.parse(year).label
+    else:
+        year_label = df["reporting_year"][0] if df.height and "reporting_year" in df.columns else ""
     sample = []
     for rule, group in located.sort(["rule", "la_code", "position"], nulls_last=True).group_by("rule",
                                                                                             maintain_order=True):
         for la, position in group.head(sample_size).select("la_code", "position").iter_rows():
-            file = (sources or {}).get(la) if la else None
-            if la and not file:
-                file = _source_file(name, year, la)
+            file = (sources or {}).get(la or "")
+            if not file and position is not None:
+                file = _source_file(name, year_label, la)
             sample.append({"rule": rule[0] if isinstance(rule, tuple) else rule, "la_code": la, "file": file,
                            "unit": unit if position is not None else None,
                            "row": int(position) if position is not None else None})

@@ -83,7 +83,8 @@ def read_table(path: str | os.PathLike, table: str, year: ReportingYear | str, l
     ])
     # The header is line 1, so data row i (from 0) is on line i + 2.
     raw = raw.with_row_index(V.POSITION, offset=2).with_columns(pl.col(V.POSITION).cast(pl.Int64))
-    df, problems = V.convert(raw, _conversions(table, year), file=name, la_code=la_code, unit=CSV_LINE)
+    df, problems = V.convert(raw, _conversions(table, year), file=name, la_code=la_code, unit=CSV_LINE,
+                             table=asset_name(table))
     df = df.with_columns(pl.lit(year.label).alias("reporting_year"), pl.lit(la_code).alias("la_code"))
     return tables.conform(df, tables.SSDA903_TABLES[table]), problems
 

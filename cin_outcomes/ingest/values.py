@@ -95,6 +95,7 @@ def convert(
     file: str,
     la_code: str,
     unit: str,
+    table: str | None = None,
 ) -> tuple[pl.DataFrame, list[Problem]]:
     """Convert ``raw`` (text columns plus :data:`POSITION`) and report failures per field and rule.
 
@@ -122,5 +123,5 @@ def convert(
         if n:
             first = fails.filter(pl.col(t)).select(pl.col(POSITION).min()).item()
             problems.append(Problem(file=file, la_code=la_code, rule=c.rule, message=c.message, unit=unit,
-                                    position=int(first), column=c.field, count=int(n)))
+                                    position=int(first), column=c.field, count=int(n), table=table))
     return converted, problems
