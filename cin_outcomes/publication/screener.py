@@ -288,9 +288,6 @@ def screen(data_csv: Path | str, meta_csv: Path | str, *, harmonised: bool = Tru
         if not p.is_file():
             reading.append(Finding("file_exists", FAIL, "Reading", f"The {kind} file {p.name} does not exist.",
                                    file=kind))
-        elif not (p.name.lower().endswith(".csv") or p.name.lower().endswith(".csv.gz")):
-            reading.append(Finding("file_type", FAIL, "Reading", f"The {kind} file {p.name} is not a CSV file.",
-                                   file=kind))
     if reading:
         return ScreenResult(False, "Reading", tuple(findings + reading), False, ("Filename", "Reading"),
                             data_csv.name)
