@@ -12,10 +12,11 @@ Two kinds of input:
 - a **decimal value** (a float or ``Decimal``). A float is taken as the decimal it prints as (``2.675`` is
   2.675, not the binary 2.67499999999999982236431605997495353221893310546875), then rounded exactly.
 
-Measured in DfE's own files (``scripts/derive_layouts.py`` and ``test_primary_suppression``): the 2025 KS2, KS4
-and absence files round ``numerator / denominator * 100`` in binary floating point *without* ``sqrt(eps)``, so
-the few exact ties whose binary value falls just below the half (23/40, 23/80, 41/80, 513/3600 ...) are printed
-rounded down. ``mode="published_float"`` reproduces that; the default ``mode="exact"`` is the stated rule.
+Measured in DfE's own files (back-tested in ``test_primary_suppression``): the 2025 KS2, KS4 and absence files
+(and the 2022 FSM and exclusions files) round ``numerator / denominator * 100`` in binary floating point *without*
+``sqrt(eps)``, so the few exact ties whose binary value falls just below the half (23/40, 23/80, 41/80,
+513/3600 ...: 9 of about 64,000 LA percentages) are printed rounded down. ``mode="published_float"`` reproduces
+that; the default ``mode="exact"`` is the stated rule and what ``round_five_up`` gives.
 
 Results are carried as **scaled integers** (value × 10^dp) so that formatting never goes through a float:
 ``format_scaled`` prints them the way DfE's files print numbers (no trailing zeros, no ``.0``).
