@@ -15,7 +15,7 @@ Two kinds of input:
 Measured in DfE's own files (back-tested in ``test_primary_suppression``): the 2025 KS2, KS4 and absence files
 (and the 2022 FSM and exclusions files) round ``numerator / denominator * 100`` in binary floating point *without*
 ``sqrt(eps)``, so the few exact ties whose binary value falls just below the half (23/40, 23/80, 41/80,
-513/3600 ...: 9 of about 64,000 LA percentages) are printed rounded down. ``mode="published_float"`` reproduces
+513/3600 ...: 11 of about 65,000 LA percentages) are printed rounded down. ``mode="published_float"`` reproduces
 that; the default ``mode="exact"`` is the stated rule and what ``round_five_up`` gives.
 
 Results are carried as **scaled integers** (value × 10^dp) so that formatting never goes through a float:
