@@ -173,6 +173,7 @@ def per_year_membership(year: ReportingYear, tables: dict[str, pl.DataFrame]) ->
       in need, including children on a child protection plan and children looked after"; the 2018/19 ad-hoc
       methodology builds the groups by "extracting all CLA, CPP and CIN records ... joining together by
       identifiers provided by local authority").
+    * Unaccompanied asylum-seeking children are included, as in the CLA publication's counts; many have no UPN.
     * ``child_key``: links the rows of one child across LAs in this frame (see :func:`link_children`).
     """
     year = ReportingYear.parse(year)
