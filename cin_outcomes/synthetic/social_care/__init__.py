@@ -1,0 +1,249 @@
+"""Social care careers of the synthetic England and the LA returns they produce (CIN census, SSDA903).
+
+The same children as the population model move through referrals, assessments, child protection and care:
+periods of care (:mod:`.cla`), short breaks (:mod:`.respite`), unaccompanied asylum-seeking children (:mod:`.uasc`),
+child protection plans and other spells of need (:mod:`.cin`), calibrated per LA and year to the published
+figures by the stock controller of :mod:`.events`, then kept as an LA keeps records (:mod:`.records`,
+:mod:`.cla_records`) and cut into each year's returns (:mod:`.returns`). :mod:`.faults` injects documented
+data-quality faults when asked.
+
+``build_social_care(cfg, population)`` returns a :class:`SocialCare`:
+
+* ``tables``: the canonical tables (:data:`cin_outcomes.tables.CIN_TABLES` and ``SSDA903_TABLES``) of every LA
+  and every year of ``cfg.years``, exactly what the returns contain;
+* ``identities``: which synthetic child each LA child identifier is (person_id, la_code, la_child_id);
+* ``status``: each child's social care group at 31 March per year and LA, computed from the returns by the
+  cohort rules (:func:`cin_outcomes.cohorts.rules.per_year_membership`);
+* ``extra_children``: children not in the population (UASC), with the population's columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from cin_outcomes.geography import las_in_year
+from cin_outcomes.synthetic.config import SyntheticConfig
+from cin_outcomes.synthetic.social_care import cla, cla_records, records
+from cin_outcomes.synthetic.social_care import params as P
+from cin_outcomes.synthetic.social_care.cin import KIND, care_spells, draw_cpps, draw_nfa, draw_other_need
+from cin_outcomes.synthetic.social_care.draws import choice
+from cin_outcomes.synthetic.social_care.faults import inject_faults
+from cin_outcomes.synthetic.social_care.identifiers import former_upns, la_child_ids
+from cin_outcomes.synthetic.social_care.respite import draw_respite
+from cin_outcomes.synthetic.social_care.returns import Truth, cin_year, cla_year
+from cin_outcomes.synthetic.social_care.timeline import OPEN, LAFrame, add_years
+from cin_outcomes.synthetic.social_care.uasc import draw_uasc
+from cin_outcomes.tables import CIN_TABLES, SSDA903_TABLES, conform
+from cin_outcomes.years import ReportingYear
+
+__all__ = ["SocialCare", "build_social_care", "STATUS_GROUPS"]
+
+#: Social care groups of ``SocialCare.status`` (the hierarchy CLA > CPP > CIN at 31 March).
+STATUS_GROUPS = {
+    "cino_at31": "CINO at 31 March",
+    "cppo_at31": "CPPO at 31 March",
+    "cla_12m_at31": "CLA 12 months at 31 March",
+    "cla_lt12m_at31": "CLA less than 12 months at 31 March",
+}
+CARE_LEAVER_RECS = ("E4A", "E4B", "E13", "E5", "E6", "E7", "E8", "E9", "E14", "E16", "E17")
+
+
+@dataclass
+class SocialCare:
+    """The social care half of a synthetic England (see the module docstring)."""
+
+    tables: dict[str, pl.DataFrame]
+    identities: pl.DataFrame
+    status: pl.DataFrame
+    extra_children: pl.DataFrame
+
+
+def _kids(children: pl.DataFrame, las: LAFrame) -> pl.DataFrame:
+    return children.select(
+        "person_id", pl.col("birth_date").cast(pl.Int32).cast(pl.Int64).alias("birth"), "need",
+        pl.Series("birth_la_idx", las.index(children["birth_la"].to_numpy().astype(str))))
+
+
+def build_social_care(cfg: SyntheticConfig, population) -> SocialCare:
+    """Draw every child's social care career and cut each LA's returns for ``cfg.years``."""
+    las = LAFrame(cfg)
+    pop_children = population.children
+    n_pop = pop_children.height
+    if not (pop_children["person_id"].to_numpy() == np.arange(n_pop)).all():
+        raise ValueError("population.children must be ordered by person_id 0..n-1")
+    uasc_kids, uasc_periods = draw_uasc(cfg, las, n_pop)
+    extra = conform(uasc_kids, dict(pop_children.schema))
+    all_children = pl.concat([pop_children, extra])
+    kids_pop = _kids(pop_children, las)
+    kids = _kids(all_children, las)
+
+    # careers
+    periods = pl.concat([cla.draw_periods(cfg, las, kids_pop, population), uasc_periods]).sort("person_id", "start")
+    care_sp, care_cpps = care_spells(cfg, periods, kids)
+    cpp_sp, cpps = draw_cpps(cfg, las, kids_pop, population, care_sp, care_cpps)
+    resp_sp, breaks = draw_respite(cfg, las, kids_pop, population, periods)
+    other_sp = draw_other_need(cfg, las, kids_pop, population,
+                               pl.concat([care_sp, cpp_sp, resp_sp], how="vertical_relaxed"))
+    nfa = draw_nfa(cfg, las, kids_pop, population)
+    spells = pl.concat([care_sp, cpp_sp, resp_sp, other_sp], how="vertical_relaxed")
+    spells = spells.with_columns(pl.col("person_id").cast(pl.Int64), pl.col("la").cast(pl.Int64),
+                                 pl.col("la_after").cast(pl.Int64), pl.col("period").cast(pl.Int64))
+
+    # records as the LA keeps them
+    eps, spells = records.segment(cfg, las, population, spells, periods)
+    eps = records.closure_reasons(cfg, eps, spells, periods, kids)
+    plans_cpp = records.place_cpps(cfg, eps, pl.concat([care_cpps.drop("spell_start"), cpps.drop("spell_start")],
+                                                       how="vertical_relaxed").with_columns(
+        pl.col("person_id").cast(pl.Int64)))
+    plans_cpp = records.cpp_details(cfg, plans_cpp)
+    assess = records.assessments(cfg, eps)
+    s47 = records.section47(cfg, eps, plans_cpp)
+    # periods belong to the LA of their episode (and its successor copy)
+    period_ep = (spells.filter(pl.col("period") >= 0).select("period", "g")
+                 .join(eps.filter(~pl.col("successor_copy")).select("g", "ep", "la"), on="g"))
+    periods = periods.with_columns(pl.int_range(pl.len()).alias("pid")).join(
+        period_ep.select(pl.col("period").alias("pid"), pl.col("la").alias("ep_la"), "ep"), on="pid", how="left")
+    periods = periods.with_columns(pl.col("ep_la").fill_null(pl.col("la")).cast(pl.Int32).alias("la")).drop("ep_la")
+    care_in_eps = periods.select("ep", "start", "end").filter(pl.col("ep").is_not_null())
+    cin_plans = records.cin_plans(cfg, eps, plans_cpp, assess, care_in_eps)
+    nfa = records.nfa_referrals(nfa, eps.select("person_id", "start", "end"))
+
+    # 903 episodes
+    periods_nopid = periods.drop("pid", "ep")
+    cla_eps = cla.build_episodes(cfg, las, periods_nopid, kids)
+    cla_eps = cla.finish_episodes(cfg, las, periods_nopid, cla_eps, kids)
+    birth_all = kids["birth"].to_numpy()
+    p_birth = birth_all[periods["person_id"].to_numpy().astype(np.int64)]
+    sex_all = all_children["sex"].to_numpy().astype(str)
+    reviews = cla_records.reviews(cfg, periods_nopid, p_birth)
+    missing = cla_records.missing(cfg, periods_nopid, cla_eps, p_birth)
+    social_workers = cla_records.social_workers(cfg, las, periods_nopid)
+    adoptions = cla_records.adoptions(cfg, periods_nopid, cla_eps)
+    prev_perm = cla_records.previous_permanence(cfg, las, periods_nopid, cla_eps)
+    mothers = cla_records.mothers(cfg, periods_nopid, p_birth,
+                                  sex_all[periods["person_id"].to_numpy().astype(np.int64)])
+
+    # successor LAs inherit periods open when an LA is abolished (the copy of the care episode carries the LA)
+    copies = eps.filter(pl.col("successor_copy")).select("person_id", "start", pl.col("la").alias("succ"))
+    orig = eps.filter(~pl.col("successor_copy")).select("ep", "person_id", "start")
+    succ_of_ep = copies.join(orig, on=["person_id", "start"]).select("ep", "succ")
+    codes = las.codes
+    last_rec = cla_eps.sort("pid", "decom").group_by("pid", maintain_order=True).agg(pl.col("rec").last())
+    ep_need = eps.select("ep", pl.col("primary_need"))
+    per_t = periods.join(succ_of_ep, on="ep", how="left").join(last_rec, on="pid", how="left").join(
+        ep_need, on="ep", how="left")
+    age_end = (per_t["end"].to_numpy() - p_birth) / P.DAYS_PER_YEAR
+    b14 = add_years(p_birth, 14)
+    care_leaver = ((age_end >= 16) & ((per_t["end"].to_numpy() - np.maximum(per_t["start"].to_numpy(), b14)) >= 91)
+                   & per_t["rec"].is_in(CARE_LEAVER_RECS).to_numpy())
+    need_code = per_t["primary_need"].fill_null("N1").to_numpy().astype(str)
+    need_code = np.where(np.isin(need_code, ["N0", "N9"]), "N1", need_code)
+    per_t = per_t.with_columns(pl.Series("care_leaver", care_leaver), pl.Series("cin", need_code),
+                               pl.Series("la_code", codes[per_t["la"].to_numpy()]))
+    succ_rows = per_t.filter(pl.col("succ").is_not_null()).with_columns(
+        pl.Series("la_code", codes[per_t.filter(pl.col("succ").is_not_null())["succ"].to_numpy()]))
+    periods_t = pl.concat([per_t, succ_rows]).with_columns(pl.col("person_id").cast(pl.Int64)).select("pid", "person_id", "la_code", "start", "end", "uasc",
+                                                     "route", "cin", "care_leaver")
+    pid_la = periods_t.select("pid", "la_code")
+    cla_eps_t = cla_eps.drop("person_id", "la").join(periods_t.select("pid", "person_id", "la_code"), on="pid")
+    breaks_t = breaks.select(
+        pl.lit(-1, dtype=pl.Int64).alias("pid"), pl.col("person_id").cast(pl.Int64),
+        pl.Series("la_code", codes[breaks["la"].to_numpy()]), "decom", "dec", pl.lit("S").alias("rne"), "ls",
+        "place", "place_provider", pl.lit("E4A").alias("rec"), pl.lit(None, dtype=pl.Utf8).alias("reason_place_change"),
+        pl.lit(None, dtype=pl.Utf8).alias("home_post"), pl.lit(None, dtype=pl.Utf8).alias("pl_post"),
+        pl.lit(None, dtype=pl.Utf8).alias("urn"))
+    cla_all = pl.concat([cla_eps_t.select(breaks_t.columns).with_columns(pl.col("person_id").cast(pl.Int64)),
+                         breaks_t])
+
+    # CIN episodes (with NFA referrals) in LA codes
+    ep_t = eps.select("ep", pl.col("person_id").cast(pl.Int64), pl.Series("la_code", codes[eps["la"].to_numpy()]),
+                      "start", "end", "closure_reason", "referral_source", "primary_need",
+                      pl.lit(False).alias("nfa"))
+    nfa_rng = cfg.rng("social-care", "nfa-codes")
+    n_nfa = nfa.height
+    nfa_t = nfa.select(
+        (pl.int_range(pl.len()) + (eps["ep"].max() or 0) + 1).alias("ep"), pl.col("person_id").cast(pl.Int64),
+        pl.Series("la_code", codes[nfa["la"].to_numpy()]), pl.col("day").alias("start"), pl.col("day").alias("end"),
+        pl.lit("RC7").alias("closure_reason"), pl.Series("referral_source", choice(nfa_rng, P.REFERRAL_SOURCES, n_nfa)),
+        pl.lit(None, dtype=pl.Utf8).alias("primary_need"), pl.lit(True).alias("nfa"))
+    episodes_t = pl.concat([ep_t, nfa_t], how="vertical_relaxed")
+
+    # identifiers and child attributes
+    pairs = pl.concat([episodes_t.select("person_id", "la_code"), cla_all.select("person_id", "la_code"),
+                       periods_t.select("person_id", "la_code")], how="vertical_relaxed").unique().with_columns(
+        pl.col("person_id").cast(pl.UInt32))
+    ids = la_child_ids(cfg, pairs).with_columns(pl.col("person_id").cast(pl.Int64))
+    children_t = all_children.select(
+        pl.col("person_id").cast(pl.Int64), pl.col("birth_date").cast(pl.Int32).cast(pl.Int64).alias("birth"),
+        "sex", "ethnicity", "upn",
+        pl.col("upn_date").cast(pl.Int32).cast(pl.Int64).fill_null(OPEN).alias("upn_day"), "state_school",
+        (pl.col("person_id") >= n_pop).alias("uasc"))
+    former = former_upns(cfg, all_children).with_columns(pl.col("person_id").cast(pl.Int64))
+    disab = _disabilities(cfg, eps, spells)
+    truth = Truth(
+        children=children_t, ids=ids, former=former, disabilities=disab, episodes=episodes_t,
+        assessments=assess, section47=s47, cpps=plans_cpp, plans=cin_plans, cla_episodes=cla_all,
+        periods=periods_t, reviews=reviews, missing=missing, social_workers=social_workers, adoptions=adoptions,
+        prev_perm=prev_perm, mothers=mothers)
+    del pid_la
+
+    tables = returns_for_years(cfg, truth)
+    if cfg.fault_rate > 0:
+        tables = inject_faults(cfg, tables)
+    identities = ids.select(pl.col("person_id").cast(pl.UInt32), "la_code", "la_child_id").sort(
+        "la_code", "la_child_id")
+    status = compute_status(cfg, tables, identities)
+    return SocialCare(tables=tables, identities=identities, status=status, extra_children=extra)
+
+
+def _disabilities(cfg: SyntheticConfig, eps: pl.DataFrame, spells: pl.DataFrame) -> pl.DataFrame:
+    """person_id, disabilities: children with short breaks or a disability need, and some others in need."""
+    rng = cfg.rng("social-care", "disabilities")
+    people = eps.select(pl.col("person_id").cast(pl.Int64), "primary_need").group_by("person_id").agg(
+        (pl.col("primary_need") == "N2").any().alias("n2")).sort("person_id")
+    resp = spells.filter(pl.col("kind") == KIND["respite"]).select(pl.col("person_id").cast(pl.Int64)).unique()
+    people = people.join(resp.with_columns(pl.lit(True).alias("resp")), on="person_id", how="left")
+    n = people.height
+    disabled = (people["n2"].to_numpy() | people["resp"].fill_null(False).to_numpy()
+                | (rng.random(n) < P.DISABILITY_SHARE * 0.5))
+    idx = np.flatnonzero(disabled)
+    k = rng.choice([1, 2, 3], size=len(idx), p=[0.5, 0.35, 0.15])
+    rows = np.repeat(idx, k)
+    codes = choice(rng, P.DISABILITIES, len(rows))
+    d = pl.DataFrame({"person_id": people["person_id"].to_numpy()[rows], "d": codes}).unique(
+        maintain_order=True).sort("person_id", "d").group_by("person_id", maintain_order=True).agg(
+        pl.col("d").alias("disabilities"))
+    return d
+
+
+def returns_for_years(cfg: SyntheticConfig, truth: Truth) -> dict[str, pl.DataFrame]:
+    """The canonical tables of every LA's returns for every year of ``cfg.years``."""
+    parts: dict[str, list[pl.DataFrame]] = {k: [] for k in [*CIN_TABLES, *SSDA903_TABLES]}
+    for year in cfg.years:
+        las = las_in_year(year)["old_la_code"].unique().sort().to_list()
+        if cfg.only_las is not None:
+            las = [c for c in las if c in cfg.only_las]
+        for name, df in {**cin_year(cfg, truth, year, las), **cla_year(cfg, truth, year, las)}.items():
+            parts[name].append(df)
+    return {name: pl.concat(frames) if frames else pl.DataFrame(schema={**CIN_TABLES, **SSDA903_TABLES}[name])
+            for name, frames in parts.items()}
+
+
+def compute_status(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame], identities: pl.DataFrame) -> pl.DataFrame:
+    """person_id, year (start of the reporting year), la_code, group — by the cohort rules, from the returns."""
+    from cin_outcomes.cohorts.rules import per_year_membership
+
+    out = []
+    for year in cfg.years:
+        sub = {k: v.filter(pl.col("reporting_year") == year.label) for k, v in tables.items()}
+        m = per_year_membership(year, sub)
+        for flag, group in STATUS_GROUPS.items():
+            out.append(m.filter(pl.col(flag)).select("la_code", "la_child_id").with_columns(
+                pl.lit(year.start, dtype=pl.Int16).alias("year"), pl.lit(group).alias("group")))
+    if not out:
+        return pl.DataFrame(schema={"person_id": pl.UInt32, "year": pl.Int16, "la_code": pl.Utf8, "group": pl.Utf8})
+    s = pl.concat(out).join(identities, on=["la_code", "la_child_id"], how="inner")
+    return s.select("person_id", "year", "la_code", "group").unique().sort("year", "la_code", "person_id", "group")
