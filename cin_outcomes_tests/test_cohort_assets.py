@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import warnings
 
 import dagster as dg
 import polars as pl
@@ -26,8 +25,7 @@ from cin_outcomes.partitions import input_years
 from cin_outcomes.years import ReportingYear
 from cin_outcomes_tests.test_cohort_rules import UPN_A, UPN_B, Returns
 
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
+pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning", "ignore::dagster.PreviewWarning")
 
 D = dt.date
 LAST = ReportingYear.parse(input_years.get_last_partition_key())
