@@ -261,3 +261,144 @@ def test_failed_blocking_check_holds_back_its_year_only(built):
     requested = built.automation_ticks()
     assert requested == {AT31: {"2016-04-01"}, ANY: {"2016-04-01"}, EVER: years("2016-17", "2021-22")}
     assert built.value(ANY, "2016-04-01").filter(pl.col("la_code") == "202").height == 4
+
+
+# --- the same on the real ingest and cohort layers -------------------------------------------------------------
+REAL_LAS = ("318", "319")
+
+
+def real_returns(year: ReportingYear, la: str) -> tuple[dict, dict]:
+    """One LA's CIN census and SSDA903 tables for a year: the ingest tests' small, valid returns."""
+    from cin_outcomes_tests.ingest_fixtures import cin_frames, ssda903_frames
+
+    def age(frames: dict) -> dict:
+        """The fixtures' birth dates are written for 2024-25: move them with the year so ages stay the same."""
+        shift = f"{year.start - 2024}y"
+        return {t: df.with_columns(pl.col(c).dt.offset_by(shift) for c in BIRTH_DATES if c in df.columns)
+                for t, df in frames.items()}
+
+    return age(cin_frames(year, la)), age(ssda903_frames(year, la))
+
+
+BIRTH_DATES = ("birth_date", "expected_birth_date", "dob", "mc_dob", "duc")
+
+
+def deliver_real(landing: Path, year: ReportingYear, la: str, cin: dict | None = None, cla: dict | None = None):
+    from cin_outcomes_tests.ingest_fixtures import write_cin_xml, write_ssda903
+
+    cin_default, cla_default = real_returns(year, la)
+    write_cin_xml(cin or cin_default, landing / year.label / la / "cin_census.xml", year, la)
+    write_ssda903(cla or cla_default, landing / year.label / la / "ssda903", year)
+
+
+def _add_rows(frames: dict, table: str, rows: list[dict]) -> dict:
+    from cin_outcomes.tables import conform
+
+    df = frames[table]
+    key = df.select("reporting_year", "la_code").row(0, named=True)
+    extra = conform(pl.DataFrame([{**key, **r} for r in rows], infer_schema_length=None), dict(df.schema))
+    return {**frames, table: pl.concat([df, extra])}
+
+
+class RealPipeline(Pipeline):
+    """The code location's own layers (ingest, cohorts) on hand-built returns in the real formats."""
+
+    def __init__(self, tmp_path: Path):
+        self.landing = tmp_path / "landing"
+        self.resources = {"landing": LandingRoot(path=str(self.landing)),
+                          "io_manager": ParquetIOManager(root=str(tmp_path / "warehouse"))}
+        self.defs = build_definitions(resources=self.resources,
+                                      layer_modules=("cin_outcomes.ingest.assets", "cin_outcomes.cohorts.assets"))
+        graph = self.defs.resolve_asset_graph()
+        self.cohorts = sorted((k for k in graph.materializable_asset_keys if k.path[0] == "cohorts"), key=str)
+        self.ingest = sorted((k for k in graph.materializable_asset_keys if k.path[0] == "ingest"), key=str)
+        self.sensor = build_landing_sensor("landing_test", settle_seconds=0)
+        self.job = self.defs.resolve_implicit_global_asset_job_def()
+        self.instance = dg.DagsterInstance.ephemeral()
+        self.sensor_cursor = None
+        self.automation_cursor = dg.evaluate_automation_conditions(defs=self.defs, instance=self.instance).cursor
+
+    def automation_ticks(self) -> dict[dg.AssetKey, set[str]]:
+        requested: dict[dg.AssetKey, set[str]] = defaultdict(set)
+        for _ in range(10):
+            result = dg.evaluate_automation_conditions(defs=self.defs, instance=self.instance,
+                                                       cursor=self.automation_cursor)
+            self.automation_cursor = result.cursor
+            by_year: dict[str, set] = defaultdict(set)
+            for key in self.cohorts + self.ingest:
+                for pk in result.get_requested_partitions(key):
+                    requested[key].add(pk)
+                    by_year[pk].add(key)
+            if not by_year:
+                return dict(requested)
+            for pk, keys in sorted(by_year.items()):
+                self.execute(pk, keys)
+        raise AssertionError("automation did not settle")
+
+
+@pytest.mark.slow
+def test_revisions_on_the_real_layers(tmp_path):
+    pytest.importorskip("cin_outcomes.ingest.assets")
+    pytest.importorskip("cin_outcomes.cohorts.assets")
+    p = RealPipeline(tmp_path)
+    ever = {k for k in p.cohorts if k.path[-1].startswith("ever_")}
+    per_year = set(p.cohorts) - ever
+    cin_ingest = {k for k in p.ingest if not k.path[-1].startswith(("cla_", "npd_"))}
+    assert ever and per_year and cin_ingest
+
+    # Every year lands; the sensor ingests it and the automation builds every cohort of every year.
+    for pk in YEARS:
+        for la in REAL_LAS:
+            deliver_real(p.landing, ReportingYear.parse(pk), la)
+    assert p.sensor_tick() == {pk: True for pk in YEARS}
+    assert p.automation_ticks() == {k: set(YEARS) for k in p.cohorts}
+    cin_at31, ever_cin = AT31, EVER
+    n_at31 = p.value(cin_at31, "2019-04-01").height
+
+    # LA 318 resubmits 2019-20 with one more child in need, referred in June and open at 31 March.
+    y = ReportingYear(2019)
+    cin, _ = real_returns(y, "318")
+    cin = _add_rows(cin, "cin_children", [{"la_child_id": "C0009", "upn": None, "upn_unknown": "UN1",
+                                           "birth_date": dt.date(2015, 2, 2), "sex": "M", "ethnicity": "WBRI"}])
+    cin = _add_rows(cin, "cin_episodes", [{"la_child_id": "C0009", "episode_number": 1,
+                                           "referral_date": dt.date(2019, 6, 3), "referral_source": "2A",
+                                           "primary_need": "N1", "referral_nfa": False}])
+    deliver_real(p.landing, y, "318", cin=cin)
+    assert p.sensor_tick() == {"2019-04-01": True}
+    requested = p.automation_ticks()
+    for key, pks in requested.items():
+        assert pks <= (years("2019-20", "2024-25") if key in ever else {"2019-04-01"}), key
+    assert requested[cin_at31] == {"2019-04-01"} and requested[ANY] == {"2019-04-01"}
+    assert requested[ever_cin] == years("2019-20", "2024-25")
+    assert p.value(cin_at31, "2019-04-01").height >= n_at31
+
+    # Every LA re-sends exactly the same files: nothing runs.
+    for pk in YEARS:
+        for la in REAL_LAS:
+            yy = ReportingYear.parse(pk)
+            if (pk, la) == ("2019-04-01", "318"):
+                deliver_real(p.landing, yy, la, cin=cin)
+            else:
+                deliver_real(p.landing, yy, la)
+    assert p.sensor_tick() == {}
+    assert p.automation_ticks() == {}
+
+    # LA 319's 2016-17 resubmission closes an episode without a reason (CIN rule 8805): ingest's blocking check
+    # fails and 2016-17 is held back; LA 318's valid 2021-22 resubmission goes through.
+    bad_year, good_year = ReportingYear(2016), ReportingYear(2021)
+    bad, _ = real_returns(bad_year, "319")
+    bad["cin_episodes"] = bad["cin_episodes"].with_columns(
+        closure_date=pl.when(pl.col("episode_number") == 2).then(pl.lit(dt.date(2016, 12, 1)))
+        .otherwise(pl.col("closure_date")))
+    deliver_real(p.landing, bad_year, "319", cin=bad)
+    good, _ = real_returns(good_year, "318")
+    good = _add_rows(good, "cin_children", [{"la_child_id": "C0010", "upn": None, "upn_unknown": "UN1",
+                                             "birth_date": dt.date(2016, 3, 3), "sex": "F", "ethnicity": "WBRI"}])
+    good = _add_rows(good, "cin_episodes", [{"la_child_id": "C0010", "episode_number": 1,
+                                             "referral_date": dt.date(2021, 7, 1), "referral_source": "2A",
+                                             "primary_need": "N1", "referral_nfa": False}])
+    deliver_real(p.landing, good_year, "318", cin=good)
+    assert p.sensor_tick() == {"2016-04-01": False, "2021-04-01": True}
+    requested = p.automation_ticks()
+    assert all("2016-04-01" not in pks for pks in requested.values())
+    assert requested[cin_at31] == {"2021-04-01"} and requested[ever_cin] == years("2021-22", "2024-25")
