@@ -1,0 +1,156 @@
+"""How close the generated pupil records are to the published outcome statistics.
+
+Computed from the NPD modules as written (not from the model's internals): pupils are matched to the population
+by UPN and to their social care group at 31 March by person_id (highest group when in two LAs), and national rates
+are computed per year, group and measure as the publication defines them (KS2 and KS4 pupils at the end of the key
+stage, absence over the six half terms of pupils aged 5-15, exclusions over the pupils on the spring census, ...).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cin_outcomes.synthetic.education.targets import ALL, GROUP_NAMES, group_codes, outcome_targets
+from cin_outcomes.synthetic.npd_columns import ELGS_2012, ELGS_2021, PHASES, SEN_TYPES, UPN_COLUMN
+
+#: Tolerance of the calibration check per unit (issue 2: rates within 3 percentage points) and for averages.
+RATE_TOLERANCE = 3.0
+AVERAGE_TOLERANCE = {"ks4_att8": 3.0, "ks4_ebacc_aps": 0.3, "eyfsp_avg_elg": 1.0, "ks4_p8": 0.3,
+                     "ks2_read_prog": 1.0, "ks2_writ_prog": 1.0, "ks2_mat_prog": 1.0}
+REPORT_SCHEMA = {"year": pl.Utf8, "measure": pl.Utf8, "group": pl.Utf8, "generated": pl.Float64,
+                 "published": pl.Float64, "target": pl.Float64, "basis": pl.Utf8, "difference": pl.Float64,
+                 "unit": pl.Utf8, "within_tolerance": pl.Boolean}
+
+
+def _pct(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.Float64).mean() * 100
+
+
+def _measures(module: str, df: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.Expr]]:
+    """(frame with one row per unit counted, aggregations) for a module; frames carry person_id."""
+    if module == "school_census":
+        sen = pl.col("SENprovision") != "N"
+        aggs = [_pct(pl.col("SENprovision") == "N").alias("sen_none"),
+                _pct(pl.col("SENprovision") == "K").alias("sen_support"),
+                _pct(pl.col("SENprovision") == "E").alias("sen_ehc"), _pct(pl.col("FSMeligible")).alias("fsm")]
+        for name, phase in zip(("school_primary", "school_secondary", "school_special", "school_ap"), PHASES):
+            aggs.append(_pct(pl.col("PhaseType") == phase).alias(name))
+        for t in SEN_TYPES:
+            aggs.append(_pct((pl.col("PrimarySENtype") == t).filter(sen)).alias(f"sen_type_{t}"))
+        return df, aggs
+    if module == "ks2":
+        aggs = [_pct(pl.col(f"KS2_{c}")).alias(f"ks2_{m}_exp") for c, m in
+                (("READEXP", "read"), ("WRITTAEXP", "writ"), ("MATEXP", "mat"), ("GPSEXP", "gps"),
+                 ("SCITAEXP", "sci"), ("RWMEXP", "rwm"))]
+        aggs += [pl.col(f"KS2_{c}PROGSCORE").mean().alias(f"ks2_{m}_prog") for c, m in
+                 (("READ", "read"), ("WRIT", "writ"), ("MAT", "mat"))]
+        return df, aggs
+    if module == "ks4":
+        return df, [pl.col("KS4_ATT8").mean().alias("ks4_att8"), _pct(pl.col("KS4_L2BASICS_94")).alias("ks4_em94"),
+                    _pct(pl.col("KS4_L2BASICS_95")).alias("ks4_em95"),
+                    _pct(pl.col("KS4_EBACC_E_PTQ_EE")).alias("ks4_ebacc_entry"),
+                    pl.col("KS4_EBACCAPS").mean().alias("ks4_ebacc_aps"), pl.col("KS4_P8SCORE").mean().alias("ks4_p8")]
+    if module == "eyfsp":
+        elgs = ELGS_2021 if df["FSP_COM_E01"].null_count() < df.height else ELGS_2012
+        count = pl.sum_horizontal([(pl.col(c) >= 2).cast(pl.Int32) for c in elgs])
+        return df, [_pct(pl.col("FSP_GLD")).alias("eyfsp_gld"), _pct(count == 17).alias("eyfsp_all_elg"),
+                    count.mean().alias("eyfsp_avg_elg")]
+    if module == "phonics":
+        return df.filter(pl.col("PHON_NCYEAR") == "1"), [_pct(pl.col("PHON_OUTCOME") == "Wa").alias("phonics_y1")]
+    if module == "ks1":
+        return df, [_pct(pl.col(f"KS1_{c}EXP")).alias(f"ks1_{m}_exp") for c, m in
+                    (("READ", "read"), ("WRIT", "writ"), ("MAT", "mat"), ("SCI", "sci"))]
+    if module == "absence":
+        if df["SessionsPossible"].null_count() == df.height:
+            return df.clear(), []
+        pupil = df.group_by("person_id").agg(pl.col("SessionsPossible").sum(), pl.col("AuthorisedAbsence").sum(),
+                                             pl.col("UnauthorisedAbsence").sum(), pl.col("OverallAbsence").sum())
+        return pupil, _absence_aggs()
+    raise KeyError(module)
+
+
+def _absence_aggs() -> list[pl.Expr]:
+    rate = pl.col("OverallAbsence") / pl.col("SessionsPossible")
+    poss = pl.col("SessionsPossible").sum()
+    return [(pl.col("OverallAbsence").sum() / poss * 100).alias("abs_overall"),
+            (pl.col("AuthorisedAbsence").sum() / poss * 100).alias("abs_auth"),
+            (pl.col("UnauthorisedAbsence").sum() / poss * 100).alias("abs_unauth"),
+            _pct(rate >= 0.1).alias("abs_pa10"), _pct(rate >= 0.5).alias("abs_severe50")]
+
+
+def _by_group(df: pl.DataFrame, aggs: list[pl.Expr]) -> pl.DataFrame:
+    if not aggs or df.height == 0:
+        return pl.DataFrame()
+    per = df.filter(pl.col("group_code") > 0).group_by("group_code").agg(aggs)
+    allp = df.select(aggs).with_columns(pl.lit(0, dtype=pl.Int8).alias("group_code"))
+    both = pl.concat([allp, per.with_columns(pl.col("group_code").cast(pl.Int8))], how="diagonal_relaxed")
+    names = {0: ALL, **GROUP_NAMES}
+    return both.with_columns(pl.col("group_code").replace_strict(names, return_dtype=pl.Utf8).alias("group")) \
+        .drop("group_code").unpivot(index="group", variable_name="measure", value_name="generated")
+
+
+def calibration_report(education, status: pl.DataFrame, targets: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per year, social care group and measure: the generated national value, the published value (national
+    rows of the published files and the all-pupils comparison figures), the target the generator aimed at (with
+    its basis), their difference and whether it is within tolerance (3 points for percentages)."""
+    t = outcome_targets() if targets is None else targets
+    codes = group_codes(status)
+    out = []
+    keys = sorted(education.modules.keys(), key=lambda k: (k[0].start, k[1]))
+    years = sorted({y for y, _ in keys}, key=lambda y: y.start)
+    for year in years:
+        g = codes.filter(pl.col("year") == year.start).select("person_id", "group_code")
+        census_ids = None
+        for y, module in keys:
+            if y != year:
+                continue
+            df = education.modules[(y, module)]
+            df = df.join(education.pupils, left_on=UPN_COLUMN[module], right_on="UPN", how="left")
+            if module == "school_census":
+                census_ids = df.select("person_id")
+            if module == "exclusions":
+                continue
+            if module == "ap_census":
+                continue
+            df = df.join(g, on="person_id", how="left").with_columns(pl.col("group_code").fill_null(0))
+            frame, aggs = _measures(module, df)
+            if module == "absence" and aggs:
+                frame = frame.join(g, on="person_id", how="left").with_columns(pl.col("group_code").fill_null(0))
+                r = _by_group(frame, aggs)
+                out.append(r.with_columns(pl.lit(year.label).alias("year"), pl.lit("Total").alias("phase")))
+                ph = df.group_by("person_id", "PhaseType").agg(
+                    pl.col(c).sum() for c in ("SessionsPossible", "AuthorisedAbsence", "UnauthorisedAbsence",
+                                              "OverallAbsence")).join(g, on="person_id", how="left") \
+                    .with_columns(pl.col("group_code").fill_null(0))
+                for phase in PHASES:
+                    r = _by_group(ph.filter(pl.col("PhaseType") == phase), aggs)
+                    if r.height:
+                        out.append(r.with_columns(pl.lit(year.label).alias("year"), pl.lit(phase).alias("phase")))
+                continue
+            r = _by_group(frame, aggs)
+            if r.height:
+                out.append(r.with_columns(pl.lit(year.label).alias("year"), pl.lit("Total").alias("phase")))
+        if (year, "exclusions") in education.modules and census_ids is not None:
+            ex = education.modules[(year, "exclusions")].join(education.pupils, on="UPN", how="left")
+            pupils = census_ids.unique().join(g, on="person_id", how="left").with_columns(
+                pl.col("group_code").fill_null(0),
+                pl.col("person_id").is_in(ex.filter(pl.col("Category") == "PERM")["person_id"].implode()).alias("perm"),
+                pl.col("person_id").is_in(ex.filter(pl.col("Category") == "SUSP")["person_id"].implode()).alias("susp"))
+            r = _by_group(pupils, [_pct(pl.col("perm")).alias("excl_perm"), _pct(pl.col("susp")).alias("excl_susp")])
+            out.append(r.with_columns(pl.lit(year.label).alias("year"), pl.lit("Total").alias("phase")))
+    if not out:
+        return pl.DataFrame(schema=REPORT_SCHEMA)
+    gen = pl.concat(out, how="diagonal_relaxed")
+    tt = t.select("year", "group", "measure", "phase", pl.col("value").cast(pl.Float64).alias("target"), "basis")
+    rep = gen.join(tt, on=["year", "group", "measure", "phase"], how="left").with_columns(
+        pl.when(pl.col("basis").is_in(["published", "comparison"])).then(pl.col("target")).alias("published"))
+    unit_pts = pl.col("measure").is_in(list(AVERAGE_TOLERANCE))
+    tol = pl.col("measure").replace_strict(AVERAGE_TOLERANCE, default=RATE_TOLERANCE, return_dtype=pl.Float64)
+    rep = rep.with_columns(
+        pl.col("generated").cast(pl.Float64).round(2),
+        (pl.col("generated") - pl.col("published")).round(2).alias("difference"),
+        pl.when(unit_pts).then(pl.lit("points")).otherwise(pl.lit("pp")).alias("unit"),
+    ).with_columns((pl.col("difference").abs() <= tol).alias("within_tolerance"),
+                   pl.when(pl.col("phase") == "Total").then(pl.col("measure"))
+                   .otherwise(pl.format("{} ({})", pl.col("measure"), pl.col("phase"))).alias("measure"))
+    return rep.select(list(REPORT_SCHEMA)).cast(REPORT_SCHEMA).sort("measure", "group", "year")

@@ -1,0 +1,1 @@
+"""Writers of the synthetic returns and pupil modules in their real formats."""
