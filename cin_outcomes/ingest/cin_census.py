@@ -8,6 +8,10 @@ and each child's elements are released once read, so a national-size return neve
 Sex is normalised to ``M``/``F``/``U``: returns before 2024-25 carry ``GenderCurrent`` (1 male, 2 female,
 0 not recorded or unborn, 9 indeterminate), later ones ``Sex`` (M, F, U). ``episode_number`` is the position of
 the ``CINdetails`` element within its child (1 = first), as DfE's tools number them.
+
+Repeated elements become lists: a plan without ``<Reviews>`` has no review dates (an empty list), while a child
+without ``<Disabilities>`` or an assessment without ``<FactorsIdentifiedAtAssessment>`` has them missing (null),
+as distinct from an empty block.
 """
 
 from __future__ import annotations
@@ -209,10 +213,10 @@ class _ChildReader:
                 elif t == "ChildProtectionPlans":
                     c = dict(key)
                     _leaves(el, _CPP, c)
-                    reviews = None
+                    reviews = []  # a plan without <Reviews> has had no review
                     for sub in el:
                         if _local(sub.tag) == "Reviews":
-                            reviews = (reviews or []) + _codes(sub, "CPPreviewDate")
+                            reviews += _codes(sub, "CPPreviewDate")
                     c["review_dates"] = reviews
                     self.rows["child_protection_plans"].add(record, c)
             self.rows["cin_episodes"].add(record, row)
