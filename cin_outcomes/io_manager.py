@@ -29,6 +29,7 @@ import polars as pl
 from pydantic import Field
 
 from cin_outcomes.resources import default_warehouse_root
+from cin_outcomes.years import ReportingYear
 
 SUFFIX = ".parquet"
 _TMP_PREFIX = "."
@@ -52,7 +53,7 @@ def _typing_type(context: dg.InputContext) -> Any:
 
 
 def _wants_dict(tt: Any) -> bool:
-    return typing.get_origin(tt) in (dict, collections.abc.Mapping, typing.Mapping) or tt in (dict,)
+    return typing.get_origin(tt) in (dict, collections.abc.Mapping) or tt is dict
 
 
 def _wants_lazy(tt: Any) -> bool:
@@ -193,8 +194,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
 
 def _label(partition_key: str) -> str:
-    from cin_outcomes.years import ReportingYear
-
+    """``2019-20`` for ``2019-04-01``: how a year is named in error messages."""
     try:
         return ReportingYear.parse(partition_key).label
     except ValueError:
