@@ -8,7 +8,7 @@ SCALE  ?= 0.02
 SEED   ?= 42
 LANDING ?= data/landing
 
-.PHONY: run test venv generate clean calibration benchmark
+.PHONY: run test venv generate ui clean calibration benchmark
 
 venv: $(STAMP)
 
@@ -19,7 +19,14 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/cin-outcomes run --scale $(SCALE) --seed $(SEED) --landing $(LANDING)
+
+generate: $(STAMP)
 	$(BIN)/cin-outcomes generate --scale $(SCALE) --seed $(SEED) --out $(LANDING)
+
+# The Dagster UI on the instance `make run` used: http://127.0.0.1:3000
+ui: $(STAMP)
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -31,4 +38,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/generate_national.py
 
 clean:
-	rm -rf $(VENV) data warehouse output .pytest_cache
+	rm -rf $(VENV) data warehouse output .dagster_home .pytest_cache

@@ -74,11 +74,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_population_args(c)
     c.add_argument("--csv", type=Path, help="also write the comparison to this CSV file")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    r = sub.add_parser("run", help="build the whole publication (generating the synthetic England if needed)",
+                       description="Materialise the Dagster asset graph for every reporting year in a kept Dagster "
+                                   "instance: ingest and cohorts from 2013-14, outcomes and tables from 2018-19, "
+                                   "then the publication files. The landing folder is generated first if it is "
+                                   "empty (or was generated with another scale or seed). Prints where the tables "
+                                   "and the Dagster UI are.")
+    r.add_argument("--scale", type=_scale, default=DEFAULT_SCALE, help=f"synthetic scale if generating "
+                                                                       f"(default {DEFAULT_SCALE})")
+    r.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed if generating (default {DEFAULT_SEED})")
+    r.add_argument("--landing", type=Path, help="landing folder (default data/landing, or $CIN_OUTCOMES_LANDING)")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "run":
+        from cin_outcomes.run import format_summary, run_pipeline
+
+        summary = run_pipeline(landing=args.landing, scale=args.scale, seed=args.seed, progress=not args.quiet)
+        print(format_summary(summary))
+        return 0 if summary.ok else 1
     from cin_outcomes.synthetic.config import SyntheticConfig
 
     try:
