@@ -299,9 +299,9 @@ def derive(pub: Path) -> Targets:
         for m, v in EYFSP_CIN.items():
             for y in YEARS:
                 if y not in COVID:
-                    t.put(y, g, m, v, "held" if y != 2023 else "published",
-                          "LA EYFSP file, CIN at any point 2023/24 (domain.md §5.4)"
-                          + ("" if y == 2023 else ", held"))
+                    t.put(y, g, m, v, "assumption",
+                          "assumption: the LA EYFSP file's CIN at any point 2023/24 figure (domain.md §5.4), "
+                          "taken for each group and held for every year")
     # Not assessed: drop KS2/KS1/EYFSP/phonics targets in 2019-20 and 2020-21; KS1 after 2022-23; absence 2019-20.
     drop = []
     for (y, g, m, p) in t.rows:
@@ -440,21 +440,23 @@ def la_spread(pub: Path, year: int = 2023) -> list[dict[str, object]]:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--published", type=Path, default=DEFAULT_PUBLISHED)
-    args = ap.parse_args()
+    ap.add_argument("--out", type=Path, default=PARAMS, help="folder to write the tables to (default: the package)")
+    args = ap.parse_args(argv)
     t = derive(args.published)
-    PARAMS.mkdir(parents=True, exist_ok=True)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
     order = {g: i for i, g in enumerate([ALL] + GROUPS + [CLA_LT12])}
-    with open(PARAMS / "outcome_targets.csv", "w", newline="") as f:
+    with open(out / "outcome_targets.csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["year", "group", "measure", "phase", "value", "unit", "basis", "source"])
         for (y, g, m, p), (v, b, s) in sorted(t.rows.items(), key=lambda kv: (kv[0][2], kv[0][3], order[kv[0][1]],
                                                                               kv[0][0])):
             w.writerow([label(y), g, m, p, round(v, 4), UNITS.get(m, "%"), b, s])
     spread = la_spread(args.published)
-    with open(PARAMS / "la_spread.csv", "w", newline="") as f:
+    with open(out / "la_spread.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(spread[0]), lineterminator="\n")
         w.writeheader()
         w.writerows(spread)
@@ -462,7 +464,7 @@ def main() -> None:
     for (_, _, _, _), (_, b, _) in t.rows.items():
         by_basis[b] += 1
     print(f"wrote {len(t.rows)} targets ({', '.join(f'{k} {v}' for k, v in sorted(by_basis.items()))}) "
-          f"and {len(spread)} LA spread rows to {PARAMS}")
+          f"and {len(spread)} LA spread rows to {out}")
 
 
 if __name__ == "__main__":

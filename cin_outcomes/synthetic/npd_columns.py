@@ -48,24 +48,25 @@ Str, Date, Bool = pl.Utf8, pl.Date, pl.Boolean
 I8, I16, I32, F32 = pl.Int8, pl.Int16, pl.Int32, pl.Float32
 
 PHASES = ["State-funded primary", "State-funded secondary", "Special", "State-funded alternative provision school"]
-#: GIAS type of establishment -> (phase, academy flag).
-ESTABLISHMENT_TYPES: dict[str, tuple[str, bool]] = {
-    "Community school": ("State-funded primary", False),
-    "Voluntary aided school": ("State-funded primary", False),
-    "Voluntary controlled school": ("State-funded primary", False),
-    "Foundation school": ("State-funded primary", False),
-    "Academy converter": ("State-funded primary", True),
-    "Academy sponsor led": ("State-funded primary", True),
-    "Free schools": ("State-funded primary", True),
-    "Community special school": ("Special", False),
-    "Foundation special school": ("Special", False),
-    "Academy special converter": ("Special", True),
-    "Academy special sponsor led": ("Special", True),
-    "Free schools special": ("Special", True),
-    "Pupil referral unit": ("State-funded alternative provision school", False),
-    "Academy alternative provision converter": ("State-funded alternative provision school", True),
-    "Academy alternative provision sponsor led": ("State-funded alternative provision school", True),
-    "Free schools alternative provision": ("State-funded alternative provision school", True),
+_MAINSTREAM = ("State-funded primary", "State-funded secondary")
+#: GIAS type of establishment -> (the phases it occurs in, academy flag).
+ESTABLISHMENT_TYPES: dict[str, tuple[tuple[str, ...], bool]] = {
+    "Community school": (_MAINSTREAM, False),
+    "Voluntary aided school": (_MAINSTREAM, False),
+    "Voluntary controlled school": (_MAINSTREAM, False),
+    "Foundation school": (_MAINSTREAM, False),
+    "Academy converter": (_MAINSTREAM, True),
+    "Academy sponsor led": (_MAINSTREAM, True),
+    "Free schools": (_MAINSTREAM, True),
+    "Community special school": (("Special",), False),
+    "Foundation special school": (("Special",), False),
+    "Academy special converter": (("Special",), True),
+    "Academy special sponsor led": (("Special",), True),
+    "Free schools special": (("Special",), True),
+    "Pupil referral unit": (("State-funded alternative provision school",), False),
+    "Academy alternative provision converter": (("State-funded alternative provision school",), True),
+    "Academy alternative provision sponsor led": (("State-funded alternative provision school",), True),
+    "Free schools alternative provision": (("State-funded alternative provision school",), True),
 }
 SEN_TYPES = ["SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "OTH", "NSA"]
 ETHNIC_MAJOR = {"WBRI": "WHIT", "WIRI": "WHIT", "WIRT": "WHIT", "WOTH": "WHIT", "WROM": "WHIT",

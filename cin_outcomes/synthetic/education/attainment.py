@@ -196,6 +196,17 @@ def _ks2_lost_ground(sim: Simulation, code: int) -> float:
     return -float(np.mean(vals)) / KS2_POINTS_PER_SD if vals else 0.0
 
 
+#: Latent sd of KS2 attainment per point of Progress 8 below the model's own level for pupils in need at KS4
+#: (about -1.0 without this term; assumption tuned on the model, with the published P8 as the yardstick).
+P8_BASELINE, SD_PER_P8_POINT = -1.0, 0.66
+
+
+def _ks4_decline(sim: Simulation, code: int) -> float:
+    """How much better than at KS4 a group's pupils did at KS2 (latent sd), from the group's published P8."""
+    vals = [v for y in range(sim.first, sim.last + 1) if (v := sim.targets(y, GROUP_NAMES[code], "ks4_p8")) is not None]
+    return SD_PER_P8_POINT * max(0.0, P8_BASELINE - float(np.mean(vals))) if vals else 0.0
+
+
 # --- KS2 --------------------------------------------------------------------------------------------------------
 KS2_SUBJECTS = (("read", "ks2_read_exp", True), ("writ", "ks2_writ_exp", False), ("mat", "ks2_mat_exp", True),
                 ("gps", "ks2_gps_exp", True), ("sci", "ks2_sci_exp", False))
@@ -210,11 +221,15 @@ def ks2(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     pid = sim.pid[idx]
     g = roll.group[sel]
     z = stage_latent(sim, roll, sel, "ks2", site)
+    if a + 5 <= sim.last:  # pupils in a social care group at KS4 (five years on) do better at KS2 than at KS4
+        g_ks4, _ = sim.groups(a + 5, idx)
+        for code in GROUP_NAMES:
+            z[g_ks4 == code] += _ks4_decline(sim, code)
     eps = {s: sim.draw.normal(pid, "ks2", s).astype(np.float64) for s, _, _ in KS2_SUBJECTS}
     absent = sim.draw.uniform(pid, "ks2-absent", a) < np.where(g > 0, 0.03, 0.008)
     sexm = (sim.male[idx] - 0.5) * 2
 
-    def subject_d(kappa: float, s: str, m: str, test: bool, with_cut: bool = False):
+    def subject_d(kappa, s: str, m: str, test: bool, with_cut: bool = False):
         zs = z - SUBJECT_SEX[s] * sexm + kappa * eps[s]
         if test:
             zs = np.where(absent, -np.inf, zs)
@@ -222,14 +237,42 @@ def ks2(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
         cut = group_cuts(zs, g, all_r, grates)
         return (zs - cut, cut) if with_cut else zs - cut
 
-    def rwm(kappa: float) -> float:
+    def rwm(kappa) -> float:
         ok = np.ones(len(z), dtype=bool)
         for s, m, test in KS2_SUBJECTS[:3]:
             ok &= subject_d(kappa, s, m, test) > 0
         return float(ok.mean())
 
+    def rwm_group(code: int, k: float) -> float:
+        sel_g = g == code
+        ok = np.ones(sel_g.sum(), dtype=bool)
+        for s, m, test in KS2_SUBJECTS[:3]:
+            zs = z[sel_g] - SUBJECT_SEX[s] * sexm[sel_g] + k * eps[s][sel_g]
+            if test:
+                zs = np.where(absent[sel_g], -np.inf, zs)
+            ok &= zs > cut_for_rate(zs, sim.targets.rate(a, GROUP_NAMES[code], m))
+        return float(ok.mean())
+
+    # Subject-specific noise (kappa) sets how often pupils meet one standard but not another, i.e. the
+    # reading, writing and maths combined rate: solved for each group's published rate, then for all pupils.
+    kap = np.full(len(z), 0.5)
     rwm_target = sim.targets.rate(a, ALL, "ks2_rwm_exp")
-    kappa = mean_matching(lambda k: -rwm(k), 0.05, 2.0, -rwm_target, 25) if len(z) else 0.5
+    if len(z):
+        for code in GROUP_NAMES:
+            t = sim.targets.rate(a, GROUP_NAMES[code], "ks2_rwm_exp")
+            if t is not None and (g == code).sum() >= 2 and all(
+                    sim.targets.rate(a, GROUP_NAMES[code], m) is not None for _, m, _ in KS2_SUBJECTS[:3]):
+                kap[g == code] = mean_matching(lambda k, c=code: -rwm_group(c, k), 0.05, 2.5, -t, 22)
+        rest = np.isin(g, [c for c in GROUP_NAMES if sim.targets.rate(a, GROUP_NAMES[c], "ks2_rwm_exp")
+                           is not None and (g == c).sum() >= 2], invert=True)
+
+        def with_rest(k: float) -> np.ndarray:
+            kk = kap.copy()
+            kk[rest] = k
+            return kk
+
+        kap = with_rest(mean_matching(lambda k: -rwm(with_rest(k)), 0.05, 2.5, -rwm_target, 22))
+    kappa = kap
     d = {s: subject_d(kappa, s, m, test) for s, m, test in KS2_SUBJECTS}
     # the groups' shifts relative to pupils outside the groups (latent units), for KS1 of the same year
     for s, m, test in KS2_SUBJECTS[:3]:

@@ -13,6 +13,8 @@ import numpy as np
 
 from cin_outcomes.synthetic.education.targets import GROUP_NAMES, NONE
 
+BIG = 1e9  # a cut no pupil passes (or every pupil passes, negated); pupils who cannot pass sit at -inf
+
 
 def cut_for_rate(x: np.ndarray, rate: float) -> float:
     """The cut c with mean(x > c) == rate (to one pupil)."""
@@ -22,13 +24,17 @@ def cut_for_rate(x: np.ndarray, rate: float) -> float:
     rate = float(np.clip(rate, 0.0, 1.0))
     k = int(round(rate * n))  # pupils above the cut
     if k <= 0:
-        return float(np.max(x)) + 1e-6 if np.isfinite(np.max(x)) else 1e9
+        top = float(np.max(x))
+        return top + 1e-6 if np.isfinite(top) else BIG
     if k >= n:
-        return float(np.min(x)) - 1e-6
+        low = float(np.min(x))
+        return low - 1e-6 if np.isfinite(low) else -BIG
     srt = np.partition(x, n - k - 1)
-    lo = srt[n - k - 1]  # the (n-k)th smallest: everything above it is in the top k
-    hi = np.min(srt[n - k:])
-    return float(lo + (hi - lo) / 2) if np.isfinite(hi) and np.isfinite(lo) else float(lo)
+    lo = float(srt[n - k - 1])  # the (n-k)th smallest: everything above it is in the top k
+    hi = float(np.min(srt[n - k:]))
+    if np.isfinite(hi) and np.isfinite(lo):
+        return lo + (hi - lo) / 2
+    return lo if np.isfinite(lo) else (hi - 1e-6 if np.isfinite(hi) else -BIG)
 
 
 def group_cuts(x: np.ndarray, group: np.ndarray, all_rate: float | None,

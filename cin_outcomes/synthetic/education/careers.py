@@ -269,6 +269,9 @@ class Simulation:
         # LA created on 1 April (reorganisation): the summer term stays at the census school
         s_sum = np.where(s_sum < 0, s_spr, s_sum)
         s_aut = np.where(s_aut < 0, s_spr, s_aut)
+        if (s_spr < 0).any():  # every LA with residents has a school of every phase (see schools.build_register)
+            raise RuntimeError(f"no school for {int((s_spr < 0).sum())} pupils in {a}: the school register is "
+                               "missing an LA or phase")
         site_ids = frame["site"].to_numpy()
 
         # entry date: the date the pupil joined their current school, followed term by term

@@ -27,7 +27,7 @@ def _pct(expr: pl.Expr) -> pl.Expr:
 
 
 def _measures(module: str, df: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.Expr]]:
-    """(frame with one row per unit counted, aggregations) for a module; frames carry person_id."""
+    """(frame with one row per unit counted, aggregations) for a module (absence: one row per pupil)."""
     if module == "school_census":
         sen = pl.col("SENprovision") != "N"
         aggs = [_pct(pl.col("SENprovision") == "N").alias("sen_none"),
@@ -63,7 +63,7 @@ def _measures(module: str, df: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.Expr
     if module == "absence":
         if df["SessionsPossible"].null_count() == df.height:
             return df.clear(), []
-        pupil = df.group_by("person_id").agg(pl.col("SessionsPossible").sum(), pl.col("AuthorisedAbsence").sum(),
+        pupil = df.group_by("UPN").agg(pl.col("SessionsPossible").sum(), pl.col("AuthorisedAbsence").sum(),
                                              pl.col("UnauthorisedAbsence").sum(), pl.col("OverallAbsence").sum())
         return pupil, _absence_aggs()
     raise KeyError(module)
@@ -99,43 +99,41 @@ def calibration_report(education, status: pl.DataFrame, targets: pl.DataFrame | 
     keys = sorted(education.modules.keys(), key=lambda k: (k[0].start, k[1]))
     years = sorted({y for y, _ in keys}, key=lambda y: y.start)
     for year in years:
-        g = codes.filter(pl.col("year") == year.start).select("person_id", "group_code")
-        census_ids = None
+        # UPN -> social care group of the pupils in a group this year (everyone else: 0)
+        g = codes.filter(pl.col("year") == year.start).join(education.pupils, on="person_id", how="inner") \
+            .select("UPN", "group_code")
+
+        def with_group(df: pl.DataFrame, upn: str) -> pl.DataFrame:
+            return df.join(g, left_on=upn, right_on="UPN", how="left").with_columns(
+                pl.col("group_code").fill_null(0))
+
         for y, module in keys:
-            if y != year:
+            if y != year or module in ("exclusions", "ap_census"):
                 continue
             df = education.modules[(y, module)]
-            df = df.join(education.pupils, left_on=UPN_COLUMN[module], right_on="UPN", how="left")
-            if module == "school_census":
-                census_ids = df.select("person_id")
-            if module == "exclusions":
-                continue
-            if module == "ap_census":
-                continue
-            df = df.join(g, on="person_id", how="left").with_columns(pl.col("group_code").fill_null(0))
-            frame, aggs = _measures(module, df)
-            if module == "absence" and aggs:
-                frame = frame.join(g, on="person_id", how="left").with_columns(pl.col("group_code").fill_null(0))
-                r = _by_group(frame, aggs)
-                out.append(r.with_columns(pl.lit(year.label).alias("year"), pl.lit("Total").alias("phase")))
-                ph = df.group_by("person_id", "PhaseType").agg(
+            if module == "absence":
+                frame, aggs = _measures(module, df)
+                if not aggs:
+                    continue
+                out.append(_by_group(with_group(frame, "UPN"), aggs).with_columns(
+                    pl.lit(year.label).alias("year"), pl.lit("Total").alias("phase")))
+                ph = with_group(df.group_by("UPN", "PhaseType").agg(
                     pl.col(c).sum() for c in ("SessionsPossible", "AuthorisedAbsence", "UnauthorisedAbsence",
-                                              "OverallAbsence")).join(g, on="person_id", how="left") \
-                    .with_columns(pl.col("group_code").fill_null(0))
+                                              "OverallAbsence")), "UPN")
                 for phase in PHASES:
                     r = _by_group(ph.filter(pl.col("PhaseType") == phase), aggs)
                     if r.height:
                         out.append(r.with_columns(pl.lit(year.label).alias("year"), pl.lit(phase).alias("phase")))
                 continue
+            frame, aggs = _measures(module, with_group(df, UPN_COLUMN[module]))
             r = _by_group(frame, aggs)
             if r.height:
                 out.append(r.with_columns(pl.lit(year.label).alias("year"), pl.lit("Total").alias("phase")))
-        if (year, "exclusions") in education.modules and census_ids is not None:
-            ex = education.modules[(year, "exclusions")].join(education.pupils, on="UPN", how="left")
-            pupils = census_ids.unique().join(g, on="person_id", how="left").with_columns(
-                pl.col("group_code").fill_null(0),
-                pl.col("person_id").is_in(ex.filter(pl.col("Category") == "PERM")["person_id"].implode()).alias("perm"),
-                pl.col("person_id").is_in(ex.filter(pl.col("Category") == "SUSP")["person_id"].implode()).alias("susp"))
+        if (year, "exclusions") in education.modules and (year, "school_census") in education.modules:
+            ex = education.modules[(year, "exclusions")]
+            pupils = with_group(education.modules[(year, "school_census")].select("UPN").unique(), "UPN").with_columns(
+                pl.col("UPN").is_in(ex.filter(pl.col("Category") == "PERM")["UPN"].implode()).alias("perm"),
+                pl.col("UPN").is_in(ex.filter(pl.col("Category") == "SUSP")["UPN"].implode()).alias("susp"))
             r = _by_group(pupils, [_pct(pl.col("perm")).alias("excl_perm"), _pct(pl.col("susp")).alias("excl_susp")])
             out.append(r.with_columns(pl.lit(year.label).alias("year"), pl.lit("Total").alias("phase")))
     if not out:

@@ -144,8 +144,9 @@ def build_register(cfg: SyntheticConfig, first_year: int, last_year: int) -> Sch
     # --- sites per root LA and phase
     site_la, site_phase = [], []
     for c in roots:
+        floor = max(1, len(successors.get(c, [])))  # every successor LA inherits at least one of each phase
         for ph in (PRIMARY, SECONDARY, SPECIAL, AP):
-            n = max(1, int(round(NATIONAL_SCHOOLS[ph] * cfg.scale * sizes.get(c, 0.0) / total)))
+            n = max(floor, int(round(NATIONAL_SCHOOLS[ph] * cfg.scale * sizes.get(c, 0.0) / total)))
             site_la += [c] * n
             site_phase += [ph] * n
     n_sites = len(site_la)
@@ -169,9 +170,13 @@ def build_register(cfg: SyntheticConfig, first_year: int, last_year: int) -> Sch
         # every successor gets at least one site of each phase
         for ph in (PRIMARY, SECONDARY, SPECIAL, AP):
             ph_idx = [k for k, i in enumerate(idx) if site_phase[i] == ph]
-            for j, s in enumerate(names):
-                if ph_idx and not any(pick[k] == j for k in ph_idx):
-                    pick[ph_idx[j % len(ph_idx)]] = j
+            for j in range(len(names)):
+                if not any(pick[k] == j for k in ph_idx):
+                    # take a site from the successor with the most sites of this phase
+                    counts = np.bincount(pick[ph_idx], minlength=len(names))
+                    donor = int(np.argmax(counts))
+                    k = next(k for k in ph_idx if pick[k] == donor)
+                    pick[k] = j
         for k, i in enumerate(idx):
             move_to[i] = names[pick[k]]
             move_year[i] = succ[pick[k]][1] - 1  # LA exists from 1 April of (first year end - 1)
