@@ -152,8 +152,15 @@ def unrounded_table(spec: TableSpec, data: pl.DataFrame, year: ReportingYear | s
                     grouping_sets=[s for s in spec.grouping_sets], pretotalled=family.pretotalled,
                     complete=items, groups=list(spec.aggregated_groups))
     join = ["time_period", "geographic_level", "region_code", "old_la_code", GROUP, *by]
-    figures = agg.select(*join, *columns)
+    figures = agg.select(*join, *columns).with_columns(_over_no_pupils(spec))
     return keys.join(figures, on=join, how="inner", nulls_equal=True, maintain_order="left")
+
+
+def _over_no_pupils(spec: TableSpec) -> list[pl.Expr]:
+    """A statistic (confidence limit) over a denominator of 0 has no value; it is not applicable (``z``), not
+    unavailable (``x``): give it 0 so that the suppression stage's zero-denominator rule prints ``z``."""
+    return [pl.when(pl.col(i.denominator) == 0).then(pl.lit(0.0)).otherwise(pl.col(i.input_column))
+            .alias(i.input_column) for i in spec.indicators if i.kind == "statistic" and i.denominator]
 
 
 def _match_rates(spec: TableSpec, rates: pl.DataFrame, year: ReportingYear | str) -> pl.DataFrame:

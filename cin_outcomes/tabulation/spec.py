@@ -353,6 +353,16 @@ def indicator_labels(measures: Sequence[Measure]) -> dict[str, str]:
     return labels
 
 
+#: Denominators that are part of a larger population in the same row: ``z`` (not ``0``) when that is 0, as DfE's
+#: files print them (absence sessions of no pupils; KS2 progress and scaled-score pupils of a subject no pupil
+#: took). Progress 8 pupils (``t_inp8calc``) are their own population and print ``0``.
+DENOMINATOR_PARENTS: dict[str, str] = {
+    "t_sess_possible": "t_pupils",
+    **{f"t_{s}_progress_eligible_pupils": f"t_{s}_eligible_pupils" for s in ("read", "writta", "mat")},
+    **{f"t_{s}_scaled_score_eligible_pupils": f"t_{s}_eligible_pupils" for s in ("read", "mat", "gps")},
+}
+
+
 def indicators_for(columns: Sequence[str], measures: Sequence[Measure], *, dps: Mapping[str, int] | None = None,
                    min_denominator: Mapping[str, int] | None = None) -> tuple[Indicator, ...]:
     """The suppression indicators of a file's ``columns`` from the family's ``measures``.
@@ -362,7 +372,7 @@ def indicators_for(columns: Sequence[str], measures: Sequence[Measure], *, dps: 
     measure's numerator is a denominator; a total of scores is printed unrounded at ``dps`` (default 2); a
     confidence limit is a statistic over the measure's denominator. ``dps`` overrides decimal places (the real
     files' places for LA files); ``min_denominator`` (column -> n) suppresses numerators and percentages over
-    denominators below n.
+    denominators below n. A denominator in :data:`DENOMINATOR_PARENTS` is ``z`` when its parent is 0.
     """
     dps = dict(dps or {})
     mins = dict(min_denominator or {})
@@ -394,6 +404,8 @@ def indicators_for(columns: Sequence[str], measures: Sequence[Measure], *, dps: 
                 out.append(total(col, owner.denominator.name if owner else None, dps.get(col, 2)))
             elif owner is not None:
                 out.append(count(col, owner.denominator.name, min_denominator=mins.get(col)))
+            elif DENOMINATOR_PARENTS.get(col) in qs:
+                out.append(Indicator(col, "denominator", denominator=DENOMINATOR_PARENTS[col]))
             else:
                 out.append(denominator(col))
         else:
