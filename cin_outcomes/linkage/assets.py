@@ -53,6 +53,14 @@ def npd_key(module: str) -> dg.AssetKey:
     return dg.AssetKey(["ingest", table_name(module)])
 
 
+def _output(value, **kwargs) -> dg.Output:
+    """An output with a content data version (``Output(data_version=)`` is beta in dagster 1.13; as in
+    dagster-notes.md, used on purpose)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.Output(value, **kwargs)
+
+
 def code_version(*parts: str) -> str:
     digest = hashlib.sha256("\x1f".join([LINKAGE_VERSION, RULES_VERSION, *parts]).encode()).hexdigest()[:12]
     return f"linkage-{LINKAGE_VERSION}.{digest}"
@@ -182,7 +190,7 @@ def linkage_cohort_children(context: dg.AssetExecutionContext, **inputs) -> Iter
     counts = group_counts(df)
     window = len(frames(inputs["cla_episodes"]))
     context.log.info(f"linkage frame {year.label}: {df.height:,} child-group rows from {len(cohorts)} groups")
-    yield dg.Output(df, data_version=content_version(df), metadata={
+    yield _output(df, data_version=content_version(df), metadata={
         "reporting_year": year.label, "time_period": year.time_period, "rows": df.height,
         "years_of_returns_read": window, "children_by_group": _table(counts)})
     passed, meta = validate(linkage_schema(year), df)
@@ -238,7 +246,7 @@ def linkage_match_rates(context: dg.AssetExecutionContext, children: pl.DataFram
     headline = (rates.filter((pl.col("geographic_level") == "National") & (pl.col("pupil_population") == "census"))
                 .select("social_care_group", "t_children", "t_children_with_upn", "t_matched",
                         half_up_expr("pt_matched", 1).alias("pt_matched")))
-    yield dg.Output(rates, data_version=content_version(rates), metadata={
+    yield _output(rates, data_version=content_version(rates), metadata={
         "reporting_year": year.label, "time_period": year.time_period, "rows": rates.height,
         "school_census_match_england": _table(headline)})
     passed, meta = check_match_rates(rates)

@@ -44,6 +44,14 @@ def outcome_key(family: Family) -> dg.AssetKey:
     return dg.AssetKey([GROUP, family.key])
 
 
+def _output(value, **kwargs) -> dg.Output:
+    """An output with a content data version (``Output(data_version=)`` is beta in dagster 1.13; as in
+    dagster-notes.md, used on purpose)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.Output(value, **kwargs)
+
+
 def code_version(family: Family) -> str:
     """Outcomes and linkage versions plus a digest of the family's population, groups, lag and measures."""
     parts = [OUTCOMES_VERSION, LINKAGE_VERSION, family.population.key, str(family.lag), *family.groups,
@@ -123,7 +131,7 @@ def build_outcome_asset(family: Family) -> dg.AssetsDefinition:
         produced = family.available(academic)
         context.log.info(f"{family.key} {year.label} (academic year {academic_year_label(academic)}): "
                          f"{linked.height:,} rows" + ("" if produced else " - not collected that year"))
-        yield dg.Output(linked, data_version=content_version(linked), metadata={
+        yield _output(linked, data_version=content_version(linked), metadata={
             "reporting_year": year.label, "time_period": academic.time_period,
             "academic_year": academic_year_label(academic), "produced": produced,
             **dataset_metadata(family, linked)})
