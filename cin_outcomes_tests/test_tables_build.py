@@ -274,7 +274,7 @@ def test_match_rates_from_the_linkage_frame():
     assert out.filter(pl.col("social_care_group") == "CIN at any point")["geographic_level"].unique().to_list() \
         == ["National"]
     las = las_in_year("2024-25").height
-    assert out.height == 8 * (13 + 5 * las)
+    assert out.height == 8 * (13 + 6 * las)  # LA rows: the five LA groups and CLA at 31 March
     # a missing row is 0 children, rates z
     empty = row("Local authority", "203")
     assert [empty[c] for c in spec.indicator_names] == ["0", "z", "z", "z", "z", "z"]

@@ -33,8 +33,9 @@ def period_range(time_periods: Sequence[str]) -> str:
     return academic_year(tps[0]) if len(tps) == 1 else f"{academic_year(tps[0])} to {academic_year(tps[-1])}"
 
 
-def _wrap(text: str, indent: str = "") -> str:
-    return textwrap.fill(text, width=WIDTH, initial_indent=indent, subsequent_indent=indent + "  ")
+def _wrap(text: str, indent: str = "", hang: bool = True) -> str:
+    """``text`` filled to the page width; list entries (``hang``) indent their continuation lines."""
+    return textwrap.fill(text, width=WIDTH, initial_indent=indent, subsequent_indent=indent + ("  " if hang else ""))
 
 
 SYMBOLS = (
@@ -59,13 +60,13 @@ def file_section(spec: TableSpec, df: pl.DataFrame) -> str:
     """One file's entry in the data guidance."""
     levels = [lv for lv in LEVELS if lv in set(df["geographic_level"].unique().to_list())]
     lines = [spec.file_name + " - " + spec.title, "-" * min(WIDTH, len(spec.file_name) + len(spec.title) + 3),
-             _wrap(spec.description), "",
+             _wrap(spec.description, hang=False), "",
              f"Geographic levels: {'; '.join(levels)}",
              f"Time periods: {period_range(df['time_period'].to_list())} (time_identifier: Academic year)",
              f"Rows: {df.height:,}", ""]
     if spec.real_file:
         lines += [_wrap(f"Same file name, columns, column order, filter values, symbols and decimal places as "
-                        f"DfE's published {spec.real_file}."), ""]
+                        f"DfE's published {spec.real_file}.", hang=False), ""]
     lines.append("Filters:")
     for f in spec.filters:
         if f.name not in df.columns:
@@ -97,20 +98,21 @@ def data_guidance(tables: Sequence[tuple[TableSpec, pl.DataFrame]]) -> str:
         _wrap("This release gives the educational outcomes of children in need, children on a child protection "
               "plan and children looked after, with a comparison with all pupils. Children's social care "
               "records (the children in need census and the SSDA903 return on children looked after) are matched "
-              "to the National Pupil Database by unique pupil number. See methodology.md for definitions."), "",
-        f"Time periods: {period_range(all_periods)} academic years. Social care groups are those at 31 March "
-        "(or at any point, or in the last 6 years) of the reporting year ending the academic year; suspensions "
-        "and permanent exclusions are a year behind.", "",
+              "to the National Pupil Database by unique pupil number. See methodology.md for definitions.", hang=False), "",
+        _wrap(f"Time periods: {period_range(all_periods)} academic years. Social care groups are those at 31 "
+              "March (or at any point, or in the last 6 years) of the reporting year ending the academic year; "
+              "suspensions and permanent exclusions are a year behind.", hang=False), "",
         _wrap("Files follow the Explore Education Statistics open data standards: one CSV per data set with a "
               ".meta.csv describing its filters and indicators, UTF-8, geographic rows for England (National), "
               "regions including London and Inner and Outer London (Regional) and local authorities (Local "
-              "authority), which carry their region."), "",
+              "authority), which carry their region.", hang=False), "",
         "Symbols:"]
     head += [_wrap(f"{s}  {text}", "  ") for s, text in SYMBOLS]
-    head += ["", "Rounding and suppression:", _wrap(ROUNDING, "  "), "",
+    head += ["", "Rounding and suppression:", _wrap(ROUNDING, "  ", hang=False), "",
              _wrap("Social care groups overlap (a child in CINO at 31 March is also in CIN at 31 March), so the "
                    "social_care_group filter has no Total. Local authority figures count a child in every "
-                   "authority that returned them; England and regional figures count each child once.", ""), "",
+                   "authority that returned them; England and regional figures count each child once.", hang=False),
+             "",
              f"Data files ({len(tables)}):"]
     head += [f"  {spec.file_name} - {spec.title}" for spec, _ in tables]
     sections = [file_section(spec, df) for spec, df in tables]

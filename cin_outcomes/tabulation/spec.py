@@ -578,6 +578,11 @@ MATCH_RATE_LABELS = {
 }
 
 
+#: Groups with LA rows in the match-rates file: those of the LA outcome files, and CLA at 31 March (the whole of
+#: which the two CLA groups are parts, so that CINO + CPPO + CLA = CIN can be checked in each LA).
+MATCH_RATE_LA_GROUPS = tuple(sorted((*LA_GROUPS, "CLA at 31 March")))
+
+
 def match_rates_table() -> TableSpec:
     """How many children of each group had a UPN and were found in each pupil population."""
     groups = tuple(c.label for c in COHORTS)
@@ -600,10 +605,11 @@ def match_rates_table() -> TableSpec:
                     "only.",
         source="match_rates", levels=(NATIONAL, LOCAL_AUTHORITY), groups=groups,
         filters=(group_filter(groups), populations), indicators=indicators, labels=MATCH_RATE_LABELS,
-        cohort="t_children", check_groups=(), subnational_groups=LA_GROUPS,
+        cohort="t_children", check_groups=(), subnational_groups=MATCH_RATE_LA_GROUPS,
         bounded=tuple((i.name, i.numerator, i.denominator) for i in indicators if i.kind == "percentage"),
         notes=("Per local authority a child counts in each authority that returned them; nationally once.",
-               "Local authority rows are given for the groups published at local authority level."))
+               "Local authority rows are given for the groups published at local authority level and for CLA at "
+               "31 March."))
 
 
 #: Every published file, in the order of the data guidance.
