@@ -315,7 +315,8 @@ def finish_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, e
       living, E8; E3/E8/E9/E14/E16 other; UASC leaving for independent living at 18).
     * HOME_POST: a real postcode in the LA where the child lived; PL_POST: in the LA for own provision that is not
       foster care (rule 1015) and for most other placements, otherwise in another LA of the region (out of area);
-      the home postcode when placed with parents (P1). Both blank for UASC (rules 392b, 406).
+      the home postcode when placed with parents (P1). UASC have no home postcode, so no distance (rules 392b,
+      406), but a placement postcode (rule 169).
     * URN: Ofsted URN ("SC" + 6 digits) for registered settings and agency foster care, ``XXXXXXX`` for the LA's
       own foster and adoption placements and supported accommodation; blank where no URN is expected (P1, R1).
     """
@@ -324,14 +325,16 @@ def finish_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, e
     per = periods.with_columns(pl.int_range(pl.len()).alias("pid"))
     # home postcode per period
     home = np.empty(n_p, dtype=object)
-    la_p = per["la"].to_numpy()
+    # an LA later abolished: postcodes of the successor taking the case (its area, its lookup)
+    la_p = np.where(las.abolished_day[per["la"].to_numpy()] < OPEN, per["la_after"].to_numpy(), per["la"].to_numpy())
     u_home = rng.random(n_p)
     for i in np.unique(la_p):
         pool = las.postcodes[int(i)]
         m = la_p == i
         home[m] = pool[(u_home[m] * len(pool)).astype(np.int64)]
     per = per.with_columns(pl.Series("home_post", home.astype(str)))
-    e = eps.join(per.select("pid", "person_id", "la", "end", "route", "uasc", "home_post", "age_start"), on="pid")
+    e = eps.join(per.select("pid", "person_id", "la", "la_after", "end", "route", "uasc", "home_post", "age_start"),
+                 on="pid")
     last = e["next_rne"].is_null().to_numpy() & (e["dec"] == e["end"]).to_numpy()
     m = e.height
     birth = kids["birth"].to_numpy()[e["person_id"].to_numpy().astype(np.int64)]
@@ -365,6 +368,7 @@ def finish_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, e
     rec = np.where(last, final, rec)
     # postcodes and URNs per placement (the draws were carried along each placement's episodes)
     la = e["la"].to_numpy()
+    la = np.where(las.abolished_day[la] < OPEN, e["la_after"].to_numpy(), la)
     provider = e["place_provider"].to_numpy().astype(str)
     u_out = e["u_out"].to_numpy()
     u_pc = e["u_pc"].to_numpy()
@@ -393,9 +397,12 @@ def finish_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, e
     urn = np.where(np.isin(place, REGISTERED), np.char.add("SC", urn_num.astype(str)),
                    np.where(np.isin(place, FOSTER + ADOPTION_PLACES) & ~own, np.char.add("SC", urn_num.astype(str)),
                             np.where(np.isin(place, FOSTER + ADOPTION_PLACES + ("H5",)), "XXXXXXX", "")))
+    # supported accommodation is Ofsted-registered from 29 October 2023 (rule 230): its URN, shown from the
+    # 2023-24 return on (before that XXXXXXX, rule 222; see returns.cla_year)
+    urn = np.where(place == "H5", np.char.add("SC", urn_num.astype(str)), urn)
     out = e.with_columns(
         pl.Series("rec", rec.astype(str)),
-        pl.when(pl.Series(uasc)).then(None).otherwise(pl.Series(pl_post.astype(str))).alias("pl_post"),
+        pl.Series(pl_post.astype(str)).alias("pl_post"),
         pl.when(pl.Series(uasc)).then(None).otherwise(pl.col("home_post")).alias("home_post"),
         pl.when(pl.Series(urn) == "").then(None).otherwise(pl.Series(urn)).alias("urn"),
     )

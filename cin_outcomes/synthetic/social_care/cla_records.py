@@ -95,9 +95,18 @@ def social_workers(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame) ->
     df = df.with_columns(pl.when(pl.col("sw_dec").is_null()).then(pl.Series(E[df["pid"].to_numpy()]))
                          .otherwise(pl.col("sw_dec")).alias("sw_dec"))
     df = df.filter(pl.col("sw_dec") > pl.col("sw_decom"))
+    # the last allocation outlasts the care period a little (the case stays open for a while)
+    last = df.select(pl.col("sw_decom") == pl.col("sw_decom").max().over("pid"))["sw_decom"].to_numpy()
+    df = df.with_columns(pl.when(pl.Series(last)).then(pl.col("sw_dec") + pl.Series(
+        uniform_days(rng, 14, 120, df.height))).otherwise(pl.col("sw_dec")).alias("sw_dec"))
     la = periods["la"].to_numpy()[df["pid"].to_numpy()]
     pool = np.maximum(5, (las.target("cla_at31", 2022) / 12).astype(np.int64))[la]
-    worker = (rng.random(df.height) * pool).astype(np.int64)
+    # a change of social worker is a different worker: step through the LA's pool
+    step = 1 + (rng.random(df.height) * np.maximum(pool - 1, 1)).astype(np.int64)
+    first = (rng.random(df.height) * pool).astype(np.int64)
+    offs = pl.DataFrame({"pid": df["pid"], "f": first, "st": step}).select(
+        pl.col("f").first().over("pid") + pl.col("st").cum_sum().over("pid") - pl.col("st").first().over("pid"))
+    worker = offs.to_series().to_numpy() % pool
     sw_id = np.char.add("SW", np.char.zfill((la * 1000 + worker + 100000).astype(str), 6))
     return df.select("pid", "sw_decom", "sw_dec").with_columns(
         pl.Series("sw_id", sw_id), pl.Series("sw_reason", choice(rng, P.SW_REASONS, df.height)))
@@ -155,7 +164,7 @@ def previous_permanence(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFram
 
 
 def mothers(cfg: SyntheticConfig, periods: pl.DataFrame, birth: np.ndarray, sex: np.ndarray) -> pl.DataFrame:
-    """pid, mc_dob: girls who have a child while looked after (aged 14+)."""
+    """person_id, mc_dob: girls who have a (first) child while looked after (aged 14+)."""
     rng = cfg.rng("social-care", "cla-mothers")
     S, E = periods["start"].to_numpy(), periods["end"].to_numpy()
     b14 = add_years(birth, 14) + 180
@@ -163,4 +172,5 @@ def mothers(cfg: SyntheticConfig, periods: pl.DataFrame, birth: np.ndarray, sex:
     ok = (sex == "F") & (E > lo + 30) & (rng.random(len(S)) < 0.06)
     d = lo + (rng.random(len(S)) * np.maximum(E - lo - 1, 1)).astype(np.int64)
     idx = np.flatnonzero(ok)
-    return pl.DataFrame({"pid": idx, "mc_dob": d[idx]})
+    return pl.DataFrame({"person_id": periods["person_id"].to_numpy()[idx].astype(np.int64), "mc_dob": d[idx]}
+                        ).group_by("person_id").agg(pl.col("mc_dob").min()).sort("person_id")

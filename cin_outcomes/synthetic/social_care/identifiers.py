@@ -8,7 +8,7 @@
   school age, UN2 never attended a maintained school in England (independent school, UASC), UN5 discrepancies
   prevent reliable matching (not recorded), UN7 referral with no further action). LAs record the UPN of most but
   not all school-age children (``UPN_RECORDED``), so matching to pupil data is realistic and below 100 %.
-* Former UPN: for a few children a temporary UPN (ending in a letter) was recorded before the permanent one.
+* Former UPN: for a few children an earlier UPN (issued twice, the earlier one found later) is recorded.
 """
 
 from __future__ import annotations
@@ -73,13 +73,13 @@ def check_letters(body: pl.Series) -> pl.Series:
 
 
 def former_upns(cfg: SyntheticConfig, children: pl.DataFrame) -> pl.DataFrame:
-    """person_id, former_upn: a temporary UPN (LA of allocation, 8 digits, a letter) for a few children."""
+    """person_id, former_upn: an earlier UPN (same LA, another establishment number) for a few children, as when
+    a second UPN was issued and the first found later. Letter and 12 digits (CIN query 1560Q)."""
     rng = cfg.rng("social-care", "former-upn")
     c = children.filter(pl.col("upn").is_not_null()).select("person_id", "upn").sort("person_id")
     pick = rng.random(c.height) < FORMER_UPN_SHARE
     c = c.filter(pl.Series(pick))
     n = c.height
-    digits = pl.Series(rng.integers(0, 10**8, n)).cast(pl.Utf8).str.zfill(8)
-    last = pl.Series(np.array(list(CHECK_LETTERS))[rng.integers(0, 23, n)])
-    body = c["upn"].str.slice(1, 3) + digits + last
+    digits = pl.Series(rng.integers(0, 10**4, n)).cast(pl.Utf8).str.zfill(4)
+    body = c["upn"].str.slice(1, 3) + pl.Series(["9"] * n) + digits.str.slice(1) + c["upn"].str.slice(8)
     return c.select("person_id").with_columns((check_letters(body) + body).alias("former_upn"))

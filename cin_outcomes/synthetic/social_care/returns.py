@@ -34,6 +34,8 @@ FIRST_CIN_PLAN_YEAR = 2021  # CIN plan dates are collected from the 2021-22 cens
 FIRST_SW_YEAR = 2023  # SWEpisodes from 2023-24
 FIRST_PREV_PERM_DAY = day(dt.date(2016, 4, 1))  # previous permanence for children starting care from April 2016
 OC3_AGES = (17, 18, 19, 20, 21)
+H5_REGISTERED = day(dt.date(2023, 10, 29))
+H5_REGISTERED_YEAR = 2023
 
 
 @dataclass
@@ -173,9 +175,12 @@ def cla_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
         *_key(y), "la_code", "child", _d("decom"), "rne", "ls", pl.lit(None, dtype=pl.Utf8).alias("cin"), "place",
         "place_provider", _d("dec", e), pl.col("rec_shown").alias("rec"),
         pl.when(pl.col("dec") <= e).then(pl.col("reason_place_change")).otherwise(None).alias("reason_place_change"),
-        "home_post", "pl_post", "urn", "pid")
+        "home_post", "pl_post",
+        # supported accommodation (H5) has an Ofsted URN from 29 October 2023 (rules 222 and 230)
+        pl.when((pl.col("place") == "H5") & ((y.start < H5_REGISTERED_YEAR) | (pl.col("dec") < H5_REGISTERED)))
+        .then(pl.lit("XXXXXXX")).otherwise(pl.col("urn")).alias("urn"), "pid")
     # category of need at the start of the period: the CIN episode's primary need (N1-N8)
-    need = t.periods.select("pid", "cin")
+    need = t.periods.select("pid", "cin").unique("pid")
     episodes = episodes.drop("cin").join(need, on="pid", how="left").with_columns(
         pl.col("cin").fill_null("N2"))
 
@@ -206,9 +211,8 @@ def cla_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
         pl.lit(False).alias("non_respite"), pl.lit(True).alias("oc3_only"))
     heads = pl.concat([with_eps.with_columns(pl.lit(False).alias("oc3_only")), only_oc3])
     heads = heads.join(t.children, on="person_id", how="left")
-    mothers = t.mothers.join(t.periods.select("pid", "person_id", "la_code"), on="pid").filter(
-        pl.col("mc_dob") <= e).group_by("person_id", "la_code").agg(pl.col("mc_dob").min())
-    heads = heads.join(mothers, on=["person_id", "la_code"], how="left")
+    mothers = t.mothers.filter(pl.col("mc_dob") <= e)
+    heads = heads.join(mothers, on="person_id", how="left")
     has_upn = (pl.col("upn_day") <= e) & pl.col("upn").is_not_null() & pl.col("upn_recorded")
     aug31 = day(dt.date(y.start - 1, 8, 31))
     under_school = pl.col("birth").map_batches(lambda x: pl.Series(add_years(x.to_numpy(), 4)),
@@ -229,8 +233,7 @@ def cla_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
         pl.col("birth").map_batches(lambda x: pl.Series(add_years(x.to_numpy(), 18)), return_dtype=pl.Int64)
         .alias("b18"))
     uasc_t = uasc.select(*_key(y), "la_code", "child", "sex", _d("birth").alias("dob"),
-                         pl.when(pl.col("b18") <= e).then(pl.col("b18")).otherwise(None).cast(pl.Int32)
-                         .cast(pl.Date).alias("duc"))
+                         pl.col("b18").cast(pl.Int32).cast(pl.Date).alias("duc"))
 
     pids = ep.select("pid", "la_code", "child").unique().filter(pl.col("pid") >= 0)
     pid_dob = pids.join(dob.select("la_code", "child", "birth"), on=["la_code", "child"])
@@ -248,7 +251,8 @@ def cla_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
     age_e = (e - b) / P.DAYS_PER_YEAR
     four_at_s = add_years(b, 4) <= s
     under17_e = add_years(b, 17) > e
-    sdq_due = four_at_s & under17_e
+    # rule 186 (4 at the start, under 17 at the end) and 197B (4th or 17th birthday in the year)
+    sdq_due = (four_at_s & under17_e) | ((add_years(b, 4) <= e) & (add_years(b, 17) > s))
     has_score = sdq_due & (rng.random(n2) < 0.8)
     score = np.clip(np.round(13 + 7 * rng.standard_normal(n2)), 0, 40).astype(np.int16)
     sdq_reason = choice(rng, {"SDQ2": 0.2, "SDQ3": 0.2, "SDQ4": 0.4, "SDQ5": 0.2}, n2)
@@ -299,11 +303,15 @@ def cla_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
         pl.lit(None, dtype=pl.Date).alias("date_placed_ceased"), pl.lit(None, dtype=pl.Utf8)
         .alias("reason_placed_ceased"))
 
-    starts = t.periods.filter((pl.col("start") >= s) & (pl.col("start") <= e)
-                              & (pl.col("start") >= FIRST_PREV_PERM_DAY)).join(pid_dob, on="pid")
-    prev = starts.join(t.prev_perm, on="pid").sort("la_code", "child", "start").unique(
-        ["la_code", "child"], keep="first", maintain_order=True).select(
-        *_key(y), "la_code", "child", _d("birth").alias("dob"), "prev_perm", "la_perm", _d("date_perm"))
+    # every child starting to be looked after in the year (short breaks included, rule 630): the first start
+    starts = ep.filter((pl.col("rne") == "S") & (pl.col("decom") >= s) & (pl.col("decom") >= FIRST_PREV_PERM_DAY))
+    starts = starts.sort("la_code", "child", "decom").unique(["la_code", "child"], keep="first",
+                                                              maintain_order=True)
+    prev = starts.select("la_code", "child", "pid").join(dob.select("la_code", "child", "birth"),
+                                                         on=["la_code", "child"]).join(
+        t.prev_perm, on="pid", how="left").select(
+        *_key(y), "la_code", "child", _d("birth").alias("dob"), pl.col("prev_perm").fill_null("Z1"), "la_perm",
+        _d("date_perm"))
 
     if y.start >= FIRST_SW_YEAR:
         sw = t.social_workers.join(pid_dob, on="pid").filter((pl.col("sw_decom") <= e) & (pl.col("sw_dec") >= s))
