@@ -32,7 +32,7 @@ GENDER_CURRENT = {"1": "M", "2": "F", "0": "U", "9": "U"}
 SEX = {"M": "M", "F": "F", "U": "U"}
 
 _DATE = "%Y-%m-%d"
-_CHUNK = 10_000  # children per chunk of raw text turned into a frame
+_CHUNK = 5_000  # children per chunk of raw text turned into a frame
 
 # Leaf elements of each block -> canonical column.
 _IDENTIFIERS = {"LAchildID": "la_child_id", "UPN": "upn", "FormerUPN": "former_upn", "UPNunknown": "upn_unknown",
