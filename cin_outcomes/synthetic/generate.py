@@ -65,7 +65,7 @@ def generate(cfg: SyntheticConfig, out: Path, progress: bool = True) -> Generati
     population = stage("population", build_population, cfg)
     summary.children = population.children.height
     social_care = stage("social care", build_social_care, cfg, population)
-    education = stage("education", build_education, cfg, population, social_care.status)
+    education = stage("education", build_education, cfg, population, pupil_status(population, social_care))
     bar.set_postfix_str("writing")
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -101,6 +101,12 @@ def generate(cfg: SyntheticConfig, out: Path, progress: bool = True) -> Generati
     summary.files = len(written)
     summary.bytes = sum(p.stat().st_size for p in written)
     return summary
+
+
+def pupil_status(population, social_care) -> pl.DataFrame:
+    """Social care status of the population's children: UASC and other children who arrive from outside England
+    (``social_care.extra_children``) have no school career before they arrive, so they carry no status there."""
+    return social_care.status.join(population.children.select("person_id"), on="person_id", how="semi")
 
 
 def _split_by_la(tables: dict[str, pl.DataFrame], year: ReportingYear) -> dict[str, dict[str, pl.DataFrame]]:
