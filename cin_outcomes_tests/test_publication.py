@@ -92,6 +92,9 @@ def test_written_files_are_what_ees_expects(small_publication, tmp_path):
     assert ks4.name == "ks4_la.csv" and ks4.time_periods == ("202223", "202324", "202425")
     assert ks4.symbols["c"] == (data.select(TABLES["ks4_la"].indicator_names) == "c").sum_horizontal().sum()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".publication")]
+    text = summary.text()
+    assert text.startswith(f"Publication written to {out}: 2 data files, {summary.rows:,} rows")
+    assert "ks4_la.csv" in text and "data-guidance.txt" in text
 
 
 def test_writing_twice_gives_identical_bytes(small_publication, tmp_path):

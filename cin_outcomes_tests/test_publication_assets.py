@@ -103,6 +103,8 @@ def test_publication_is_written_with_every_year_of_every_file(built):
     for spec in TABLES.values():
         assert {spec.file_name, spec.meta_file_name} <= names
     assert {"data-guidance.txt", "methodology.md", "methodology.html"} <= names
+    guidance = (out / "data-guidance.txt").read_text(encoding="utf-8")
+    assert all(f"{s.file_name} - {s.title}" in guidance for s in TABLES.values())
     ks4 = read_data_csv(out / "ks4_la.csv")
     assert ks4["time_period"].unique(maintain_order=True).to_list() == [
         "202425", "202324", "202223", "202122", "202021", "201920", "201819"]

@@ -141,9 +141,7 @@ def publication_files(context: dg.AssetExecutionContext, config: PublicationConf
             raise dg.Failure(description=f"{stem}: years not built: {', '.join(missing)}")
     root = config.output_root or default_output_root()
     summary = build_publication(root, frames, [ReportingYear.parse(pk) for pk in partition_keys])
-    symbols = summary.symbols()
-    context.log.info(f"publication written to {summary.path}: {len(summary.files)} data files, {summary.rows:,} "
-                     f"rows, {symbols.get('c', 0):,} suppressed cells")
+    context.log.info(summary.text())
     return dg.MaterializeResult(metadata=summary_metadata(summary))
 
 

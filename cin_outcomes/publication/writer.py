@@ -78,6 +78,19 @@ class PublicationSummary:
                 out[s] = out.get(s, 0) + n
         return out
 
+    def text(self) -> str:
+        """A few lines for a terminal: where the files are, and per file its rows and suppressed cells."""
+        sym = self.symbols()
+        lines = [f"Publication written to {self.path}: {len(self.files)} data files, {self.rows:,} rows, "
+                 f"{sym.get('c', 0):,} cells suppressed (c), {sym.get('x', 0):,} not available (x), "
+                 f"{sym.get('z', 0):,} not applicable (z), {sym.get('k', 0):,} rounding to 0 (k)"]
+        width = max((len(f.name) for f in self.files), default=0)
+        for f in self.files:
+            years = f"{f.time_periods[0]}-{f.time_periods[-1]}" if f.time_periods else ""
+            lines.append(f"  {f.name:<{width}}  {f.rows:>8,} rows  {f.symbols.get('c', 0):>8,} c  {years}")
+        lines.append(f"  and {', '.join(self.other_files)}")
+        return "\n".join(lines)
+
 
 # --- assembling a series --------------------------------------------------------------------------------------
 
