@@ -138,7 +138,7 @@ def _finish(df: pl.DataFrame, module: str) -> pl.DataFrame:
     urn = [c for c in cols if c.endswith("URN")]
     extra = ["ExclusionStartDate", "Category", "ExclusionReason", "ExclusionSessions"] if module == "exclusions" else []
     order = "_order" if "_order" in df.columns else UPN_COLUMN[module]
-    return df.sort([*school, *urn, order, *extra], nulls_last=True, maintain_order=True).select(list(cols))
+    return df.sort([*school, *urn, order, *extra]).select(list(cols))  # keys unique: no stable sort needed
 
 
 __all__ = ["Education", "build_education", "calibration_report", "write_npd_module", "ModuleStore"]

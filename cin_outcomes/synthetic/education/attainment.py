@@ -432,7 +432,9 @@ def _frame(sim: Simulation, cols: dict[str, object], upn_col: str, sex_col: str)
         if c == upn_col:
             data[c] = sim.pupils["UPN"].gather(idx).alias(c) if n else pl.Series(c, [], dtype=pl.Utf8)
         elif c == sex_col:
-            data[c] = np.where(np.asarray(v, dtype=bool), "M", "F")
+            data[c] = pl.Series(["F", "M"]).gather(np.asarray(v, dtype=np.int8)).alias(c)
+        elif c.endswith("_ACADYR"):
+            data[c] = pl.repeat(str(np.asarray(v)[0]) if n else "", n, eager=True).alias(c)
         elif v is None:
             data[c] = pl.Series(c, [None] * n)
         elif isinstance(v, pl.Series):

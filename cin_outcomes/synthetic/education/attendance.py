@@ -135,7 +135,7 @@ def absence(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     site_ids = sites_year["site"].to_numpy()
     school_la = sites_year["la_idx"].to_numpy()[roll.site_spr[sel]]
     x = (0.45 * sim.need[idx] - 0.2 * sim.ability[idx] + 0.8 * d.normal(pid, "abs")
-         + 0.6 * d.smooth(pid, "abs", a) + 0.3 * (roll.sen[sel] == SEN_E) + 0.2 * (roll.sen[sel] == SEN_K)
+         + 0.6 * sim.drift("abs", a, idx) + 0.3 * (roll.sen[sel] == SEN_E) + 0.2 * (roll.sen[sel] == SEN_K)
          + 0.3 * roll.fsm[sel] + sim.la_abs_all[school_la] + sim.site_abs[site_ids[roll.site_spr[sel]]])
     gl = roll.group_la[sel]
     has = (g > 0) & (gl >= 0)
@@ -291,7 +291,9 @@ def exclusions(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame:
     """Suspensions and permanent exclusions (one row each); also sets who was permanently excluded this year."""
     T, d = sim.targets, sim.draw
     pid = sim.pid[roll.idx]
-    g = roll.group
+    # The publication pairs the exclusions of an academic year with the social care groups at 31 March of the
+    # following reporting year (its exclusions tables run a year behind), so the rates are calibrated that way.
+    g = sim.groups(a + 1, roll.idx)[0] if a + 1 <= sim.last else roll.group
     sites_year = _sites(sim, a)
     site_ids = sites_year["site"].to_numpy()
     school_la = sites_year["la_idx"].to_numpy()[roll.site_spr]
@@ -312,24 +314,24 @@ def exclusions(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame:
     days = _school_days(a)
     ev_i = np.concatenate([np.repeat(np.arange(len(g)), n_susp), np.flatnonzero(perm)])
     n_s = int(n_susp.sum())
-    cat = np.concatenate([np.full(n_s, "SUSP"), np.full(int(perm.sum()), "PERM")])
+    cat = pl.Series(["SUSP", "PERM"]).gather(np.concatenate([np.zeros(n_s, np.int8), np.ones(int(perm.sum()), np.int8)]))
     date = days[rng.integers(0, len(days), len(ev_i))]
     sessions = np.concatenate([rng.choice(SUSPENSION_SESSIONS[0], n_s, p=SUSPENSION_SESSIONS[1]).astype(float),
                                np.full(int(perm.sum()), np.nan)])
-    reason = np.concatenate([np.asarray(REASONS)[rng.choice(len(REASONS), n_s, p=SUSPENSION_REASONS)],
-                             np.asarray(REASONS)[rng.choice(len(REASONS), int(perm.sum()), p=PERMANENT_REASONS)]])
+    reason = pl.Series(REASONS).gather(np.concatenate([rng.choice(len(REASONS), n_s, p=SUSPENSION_REASONS),
+                                                       rng.choice(len(REASONS), int(perm.sum()), p=PERMANENT_REASONS)]))
     autumn, census, summer = term_dates(a)
     spring_start = _days(dt.date(a + 1, 1, 1))
     site = np.where(date < spring_start, roll.site_aut[ev_i],
                     np.where(date < _days(summer), roll.site_spr[ev_i], roll.site_sum[ev_i]))
     ncy = roll.ncy[ev_i]
     df = pl.DataFrame({
-        "AcademicYear": np.full(len(ev_i), _acad(a)), "UPN": sim.pupils["UPN"].gather(roll.idx[ev_i]),
+        "UPN": sim.pupils["UPN"].gather(roll.idx[ev_i]),
         "_order": sim.upn_rank[roll.idx[ev_i]],
         **_school(sites_year, site),
         "NCyearActual": NC_YEARS.gather(ncy), "Category": cat, "ExclusionReason": reason,
         "ExclusionStartDate": _date(date), "ExclusionSessions": pl.Series(sessions, nan_to_null=True),
-    })
+    }).with_columns(pl.lit(_acad(a)).alias("AcademicYear"))
     return conform(df, "exclusions")
 
 

@@ -56,6 +56,7 @@ HYSTERESIS_EHC, HYSTERESIS_SPECIAL, HYSTERESIS_K, HYSTERESIS_FSM = 2.5, 3.0, 0.8
 #: the household the child lives in, and most looked-after children live with foster carers).
 CLA_FSM_SHARE = 0.35
 CLA_CODES = (3, 4)
+DRIFT_RHO = np.float32(0.7)  # year-to-year correlation of the drifting part of pupils' latent traits
 
 
 def _days(d: dt.date) -> int:
@@ -117,34 +118,32 @@ class Simulation:
         self.first, self.last = cfg.first_year.start, cfg.last_year.start
         self.a0 = self.first - BURN_IN
         self.draw = PupilDraws(cfg.seed)
-        ch = population.children.with_columns(
-            (pl.col("birth_date").dt.year() + (pl.col("birth_date").dt.month() >= 9).cast(pl.Int32) + 4)
-            .cast(pl.Int16).alias("ry"))
-        sub = ch.filter(pl.col("state_school") & pl.col("ry").is_between(self.a0 - 11, self.last))
+        ry = (pl.col("birth_date").dt.year() + (pl.col("birth_date").dt.month() >= 9).cast(pl.Int32) + 4)
+        sub = population.children.lazy().filter(pl.col("state_school")).select(
+            "person_id", "birth_date", "sex", "ethnicity", "need", "ability", "upn", ry.cast(pl.Int16).alias("ry"),
+        ).filter(pl.col("ry").is_between(self.a0 - 11, self.last)).collect()
+        if not sub["ry"].is_sorted():  # children are sorted by birth; keep each year's roll a contiguous slice
+            sub = sub.sort("ry", maintain_order=True)
         self.pid = sub["person_id"].to_numpy().astype(np.uint32)
         self.ry = sub["ry"].to_numpy()
-        if np.any(np.diff(self.ry) < 0):  # children are sorted by birth; keep the slices contiguous regardless
-            order = np.argsort(self.ry, kind="stable")
-            sub = sub[order]
-            self.pid, self.ry = self.pid[order], self.ry[order]
         self.n = len(self.pid)
         self.male = (sub["sex"] == "M").to_numpy()
         self.need = sub["need"].to_numpy().astype(np.float32)
         self.ability = sub["ability"].to_numpy().astype(np.float32)
-        self.birth = sub["birth_date"].cast(pl.Int32).to_numpy()
-        #: per-pupil attributes the modules print (row i <-> pupil i)
+        #: per-pupil attributes the modules print (row i <-> pupil i); codes held as categoricals
         self.pupils = sub.select(
-            "person_id", pl.col("upn").alias("UPN"), pl.col("sex").alias("Gender"),
-            pl.col("ethnicity").alias("EthnicGroupMinor"),
-            pl.col("ethnicity").replace_strict(ETHNIC_MAJOR, return_dtype=pl.Utf8).alias("EthnicGroupMajor"),
+            "person_id", pl.col("upn").alias("UPN"), pl.col("sex").cast(pl.Categorical).alias("Gender"),
+            pl.col("ethnicity").cast(pl.Categorical).alias("EthnicGroupMinor"),
+            pl.col("ethnicity").replace_strict(ETHNIC_MAJOR, return_dtype=pl.Utf8).cast(pl.Categorical)
+            .alias("EthnicGroupMajor"),
             pl.col("birth_date").dt.year().cast(pl.Int16).alias("YearOfBirth"),
             pl.col("birth_date").dt.month().cast(pl.Int8).alias("MonthOfBirth"),
         )
         #: each pupil's position in UPN order (rows of every module are sorted by school, then UPN)
         self.upn_rank = np.empty(self.n, dtype=np.uint32)
-        self.upn_rank[np.argsort(sub["upn"].fill_null("~").to_numpy().astype("U13"), kind="stable")] = \
-            np.arange(self.n, dtype=np.uint32)
-        self.index_of = np.full(int(population.children["person_id"].max()) + 1, -1, dtype=np.int64)
+        self.upn_rank[sub["upn"].arg_sort(nulls_last=True).to_numpy()] = np.arange(self.n, dtype=np.uint32)
+        del sub
+        self.index_of = np.full(int(population.children["person_id"].max()) + 1, -1, dtype=np.int32)
         self.index_of[self.pid.astype(np.int64)] = np.arange(self.n)
         # residence spells for fast (pupil, date) -> LA lookups
         res = population.residence.sort("person_id", "from_date")
@@ -177,8 +176,24 @@ class Simulation:
         self.ks1_aps = np.full(self.n, np.nan, dtype=np.float32)
         self.ks2_prior = np.full(self.n, np.nan, dtype=np.float32)
         self.ks2_group_shift: dict[str, dict[int, float]] = {}
+        self._drift: dict[str, np.ndarray] = {}
+        self._drift_year: dict[str, int] = {}
 
     # --- helpers ---------------------------------------------------------------------------------------------
+    def drift(self, purpose: str, a: int, idx: np.ndarray) -> np.ndarray:
+        """A pupil's year-to-year varying N(0, 1) term (AR(1), correlation DRIFT_RHO between years) in year ``a``
+        for pupils ``idx`` (on roll in ``a``). Updated once per year for the year's whole roll."""
+        state = self._drift.get(purpose)
+        if state is None:
+            state = self._drift[purpose] = np.full(self.n, np.nan, dtype=np.float32)
+        if self._drift_year.get(purpose) != a:
+            sl = self.slice(a)
+            w = self.draw.normal(self.pid[sl], "drift", purpose, a)
+            prev = state[sl]
+            state[sl] = np.where(np.isnan(prev), w, DRIFT_RHO * prev + np.float32(np.sqrt(1 - DRIFT_RHO ** 2)) * w)
+            self._drift_year[purpose] = a
+        return state[idx]
+
     def la_on(self, idx: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
         """(LA index, start of the residence spell) of pupils ``idx`` on ``day`` (days since epoch)."""
         key = (self.pid[idx].astype(np.int64) << 17) | np.int64(day)
@@ -212,11 +227,11 @@ class Simulation:
         # SEN: EHC plans, then SEN support among the rest; a pupil's previous state raises the latent value
         # (hysteresis), so plans, support and FSM persist while group cut-points keep the shares exact.
         prev_sen = self.sen_prev[idx]
-        x_e = (0.45 * need - 0.35 * ability + 0.75 * d.normal(pid, "ehc") + 0.25 * d.smooth(pid, "ehc", a)
+        x_e = (0.45 * need - 0.35 * ability + 0.75 * d.normal(pid, "ehc") + 0.25 * self.drift("ehc", a, idx)
                + 0.2 * male + 0.06 * ncy + HYSTERESIS_EHC * (prev_sen == SEN_E))
         cut = group_cuts(x_e, g, T.rate(a, ALL, "sen_ehc"), group_rate_dict(T, a, "sen_ehc"))
         ehc = x_e > cut
-        x_k = (0.35 * need - 0.5 * ability + 0.6 * d.normal(pid, "senk") + 0.55 * d.smooth(pid, "senk", a)
+        x_k = (0.35 * need - 0.5 * ability + 0.6 * d.normal(pid, "senk") + 0.55 * self.drift("senk", a, idx)
                + 0.25 * male + SEN_SUPPORT_AGE[ncy] + HYSTERESIS_K * (prev_sen == SEN_K))
         k_rates = {c: _conditional(r, _share(ehc, g == c)) for c, r in group_rate_dict(T, a, "sen_support").items()}
         k_all = _conditional(T.rate(a, ALL, "sen_support"), ehc.mean())
@@ -226,7 +241,7 @@ class Simulation:
 
         # FSM eligibility on census day, and the six-year history
         was_fsm = (self.fsm_hist[idx] & 1).astype(bool)
-        x_f = (0.55 * need - 0.3 * ability + 0.7 * d.normal(pid, "fsm") + 0.6 * d.smooth(pid, "fsm", a)
+        x_f = (0.55 * need - 0.3 * ability + 0.7 * d.normal(pid, "fsm") + 0.6 * self.drift("fsm", a, idx)
                + HYSTERESIS_FSM * was_fsm)
         f_rates = group_rate_dict(T, a, "fsm")
         for code in CLA_CODES:
@@ -312,7 +327,7 @@ class Simulation:
         pid = self.pid[idx]
         return (0.5 * self.need[idx] - 0.2 * self.ability[idx] + 0.35 * self.male[idx] + 0.15 * fsm
                 + 0.25 * (sen == SEN_K) + 0.15 * (sen == SEN_E)
-                + 0.7 * self.draw.normal(pid, "behaviour") + 0.5 * self.draw.smooth(pid, "behaviour", a))
+                + 0.7 * self.draw.normal(pid, "behaviour") + 0.5 * self.drift("behaviour", a, idx))
 
     def _chooser(self, a: int) -> Chooser:
         if getattr(self, "_chooser_year", None) != a:

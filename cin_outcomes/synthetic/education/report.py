@@ -3,7 +3,9 @@
 Computed from the NPD modules as written (not from the model's internals): pupils are matched to the population
 by UPN and to their social care group at 31 March by person_id (highest group when in two LAs), and national rates
 are computed per year, group and measure as the publication defines them (KS2 and KS4 pupils at the end of the key
-stage, absence over the six half terms of pupils aged 5-15, exclusions over the pupils on the spring census, ...).
+stage, absence over the six half terms of pupils aged 5-15, exclusions over the pupils on the spring census with
+their group at 31 March of the following reporting year, as the publication's exclusions tables run a year
+behind, ...).
 """
 
 from __future__ import annotations
@@ -89,6 +91,43 @@ def _by_group(df: pl.DataFrame, aggs: list[pl.Expr]) -> pl.DataFrame:
         .drop("group_code").unpivot(index="group", variable_name="measure", value_name="generated")
 
 
+def la_spread_report(education, status: pl.DataFrame, year: str = "2023-24") -> pl.DataFrame:
+    """Between-LA spread of the generated rates against the published LA rows (domain.md §5.6): per group and
+    measure, p10 / p50 / p90 over LAs with at least 10 pupils, by the LA of the social care record."""
+    from cin_outcomes.synthetic.education.targets import la_spread
+    from cin_outcomes.years import ReportingYear
+
+    y = ReportingYear.parse(year)
+    s = status.filter(pl.col("year") == y.start).with_columns(
+        pl.col("group").replace_strict({v: k for k, v in GROUP_NAMES.items()}, return_dtype=pl.Int8).alias("code"))
+    s = s.sort("code", descending=True).unique("person_id", keep="first").join(education.pupils, on="person_id")
+    rows = []
+    ks4 = education.modules[(y, "ks4")].join(s, left_on="KS4_UPN", right_on="UPN")
+    ab = education.modules[(y, "absence")].group_by("UPN").agg(pl.col("OverallAbsence").sum(),
+                                                               pl.col("SessionsPossible").sum()).join(s, on="UPN")
+    ks2 = education.modules[(y, "ks2")].join(s, left_on="KS2_UPN", right_on="UPN") \
+        if (y, "ks2") in education.modules else None
+    specs = [("ks4_att8", ks4, pl.col("KS4_ATT8").mean(), 1.0),
+             ("ks4_em94", ks4, pl.col("KS4_L2BASICS_94").cast(pl.Float64).mean(), 100.0),
+             ("abs_overall", ab, pl.col("OverallAbsence").sum() / pl.col("SessionsPossible").sum(), 100.0),
+             ("abs_pa10", ab, (pl.col("OverallAbsence") / pl.col("SessionsPossible") >= 0.1).cast(pl.Float64).mean(),
+              100.0)]
+    if ks2 is not None:
+        specs.append(("ks2_rwm_exp", ks2, pl.col("KS2_RWMEXP").cast(pl.Float64).mean(), 100.0))
+    pub = la_spread()
+    for measure, df, expr, mult in specs:
+        per = df.group_by("group", "la_code").agg(expr.alias("v"), pl.len().alias("n")).filter(pl.col("n") >= 10)
+        for group, part in per.group_by("group", maintain_order=True):
+            v = part["v"] * mult
+            p = pub.filter(pl.col("measure") == measure, pl.col("group") == group[0])
+            rows.append({"group": group[0], "measure": measure, "n_las": part.height,
+                         "p10": v.quantile(0.1), "p50": v.quantile(0.5), "p90": v.quantile(0.9),
+                         "published_p10": p["p10"][0] if p.height else None,
+                         "published_p50": p["p50"][0] if p.height else None,
+                         "published_p90": p["p90"][0] if p.height else None})
+    return pl.DataFrame(rows).sort("measure", "group") if rows else pl.DataFrame()
+
+
 def calibration_report(education, status: pl.DataFrame, targets: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per year, social care group and measure: the generated national value, the published value (national
     rows of the published files and the all-pupils comparison figures), the target the generator aimed at (with
@@ -130,8 +169,12 @@ def calibration_report(education, status: pl.DataFrame, targets: pl.DataFrame | 
             if r.height:
                 out.append(r.with_columns(pl.lit(year.label).alias("year"), pl.lit("Total").alias("phase")))
         if (year, "exclusions") in education.modules and (year, "school_census") in education.modules:
+            # exclusions of an academic year go with the groups at 31 March of the next reporting year
+            g_next = codes.filter(pl.col("year") == year.start + 1).join(education.pupils, on="person_id") \
+                .select("UPN", "group_code")
             ex = education.modules[(year, "exclusions")]
-            pupils = with_group(education.modules[(year, "school_census")].select("UPN").unique(), "UPN").with_columns(
+            pupils = education.modules[(year, "school_census")].select("UPN").unique().join(
+                g_next, on="UPN", how="left").with_columns(pl.col("group_code").fill_null(0)).with_columns(
                 pl.col("UPN").is_in(ex.filter(pl.col("Category") == "PERM")["UPN"].implode()).alias("perm"),
                 pl.col("UPN").is_in(ex.filter(pl.col("Category") == "SUSP")["UPN"].implode()).alias("susp"))
             r = _by_group(pupils, [_pct(pl.col("perm")).alias("excl_perm"), _pct(pl.col("susp")).alias("excl_susp")])
