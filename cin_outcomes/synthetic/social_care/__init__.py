@@ -19,6 +19,7 @@ data-quality faults when asked.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,21 @@ from cin_outcomes.synthetic.social_care.uasc import draw_uasc
 from cin_outcomes.tables import CIN_TABLES, SSDA903_TABLES, conform
 from cin_outcomes.years import ReportingYear
 
-__all__ = ["SocialCare", "build_social_care", "STATUS_GROUPS"]
+__all__ = ["SocialCare", "build_social_care", "STATUS_GROUPS", "LAST_TIMINGS"]
+
+#: Seconds (wall, CPU) per stage of the last :func:`build_social_care` call, for benchmarks.
+LAST_TIMINGS: dict[str, tuple[float, float]] = {}
+
+
+class _Timer:
+    def __init__(self):
+        LAST_TIMINGS.clear()
+        self.t, self.c = time.perf_counter(), time.process_time()
+
+    def __call__(self, stage: str) -> None:
+        t, c = time.perf_counter(), time.process_time()
+        LAST_TIMINGS[stage] = (round(t - self.t, 2), round(c - self.c, 2))
+        self.t, self.c = t, c
 
 #: Social care groups of ``SocialCare.status`` (the hierarchy CLA > CPP > CIN at 31 March).
 STATUS_GROUPS = {
@@ -64,11 +79,12 @@ class SocialCare:
 def _kids(children: pl.DataFrame, las: LAFrame) -> pl.DataFrame:
     return children.select(
         "person_id", pl.col("birth_date").cast(pl.Int32).cast(pl.Int64).alias("birth"), "need",
-        pl.Series("birth_la_idx", las.index(children["birth_la"].to_numpy().astype(str))))
+        pl.Series("birth_la_idx", las.index(children["birth_la"])))
 
 
 def build_social_care(cfg: SyntheticConfig, population) -> SocialCare:
     """Draw every child's social care career and cut each LA's returns for ``cfg.years``."""
+    tick = _Timer()
     las = LAFrame(cfg)
     pop_children = population.children
     n_pop = pop_children.height
@@ -79,14 +95,18 @@ def build_social_care(cfg: SyntheticConfig, population) -> SocialCare:
     all_children = pl.concat([pop_children, extra])
     kids_pop = _kids(pop_children, las)
     kids = _kids(all_children, las)
+    tick("children")
 
     # careers
     periods = pl.concat([cla.draw_periods(cfg, las, kids_pop, population), uasc_periods]).sort("person_id", "start")
+    tick("periods of care")
     care_sp, care_cpps = care_spells(cfg, periods, kids)
     cpp_sp, cpps = draw_cpps(cfg, las, kids_pop, population, care_sp, care_cpps)
+    tick("child protection")
     resp_sp, breaks = draw_respite(cfg, las, kids_pop, population, periods)
     other_sp = draw_other_need(cfg, las, kids_pop, population,
                                pl.concat([care_sp, cpp_sp, resp_sp], how="vertical_relaxed"))
+    tick("other need")
     nfa = draw_nfa(cfg, las, kids_pop, population)
     spells = pl.concat([care_sp, cpp_sp, resp_sp, other_sp], how="vertical_relaxed")
     spells = spells.with_columns(pl.col("person_id").cast(pl.Int64), pl.col("la").cast(pl.Int64),
@@ -94,6 +114,7 @@ def build_social_care(cfg: SyntheticConfig, population) -> SocialCare:
 
     # records as the LA keeps them
     eps, spells = records.segment(cfg, las, population, spells, periods)
+    tick("episodes")
     eps = records.closure_reasons(cfg, eps, spells, periods, kids)
     plans_cpp = records.place_cpps(cfg, eps, pl.concat([care_cpps.drop("spell_start"), cpps.drop("spell_start")],
                                                        how="vertical_relaxed").with_columns(
@@ -103,13 +124,14 @@ def build_social_care(cfg: SyntheticConfig, population) -> SocialCare:
     s47 = records.section47(cfg, eps, plans_cpp)
     # periods belong to the LA of their episode (and its successor copy)
     period_ep = (spells.filter(pl.col("period") >= 0).select("period", "g")
-                 .join(eps.filter(~pl.col("successor_copy")).select("g", "ep", "la"), on="g"))
+                 .join(eps.filter(~pl.col("successor_copy")).select("g", "ep", "la"), on="g", maintain_order="left"))
     periods = periods.with_columns(pl.int_range(pl.len()).alias("pid")).join(
-        period_ep.select(pl.col("period").alias("pid"), pl.col("la").alias("ep_la"), "ep"), on="pid", how="left")
+        period_ep.select(pl.col("period").alias("pid"), pl.col("la").alias("ep_la"), "ep"), on="pid", how="left", maintain_order="left")
     periods = periods.with_columns(pl.col("ep_la").fill_null(pl.col("la")).cast(pl.Int32).alias("la")).drop("ep_la")
     care_in_eps = periods.select("ep", "start", "end").filter(pl.col("ep").is_not_null())
     cin_plans = records.cin_plans(cfg, eps, plans_cpp, assess, care_in_eps)
     nfa = records.nfa_referrals(nfa, eps.select("person_id", "start", "end"))
+    tick("activities")
 
     # 903 episodes
     periods_nopid = periods.drop("pid", "ep")
@@ -126,15 +148,16 @@ def build_social_care(cfg: SyntheticConfig, population) -> SocialCare:
     mothers = cla_records.mothers(cfg, periods_nopid, p_birth,
                                   sex_all[periods["person_id"].to_numpy().astype(np.int64)])
 
+    tick("903 records")
     # successor LAs inherit periods open when an LA is abolished (the copy of the care episode carries the LA)
     copies = eps.filter(pl.col("successor_copy")).select("person_id", "start", pl.col("la").alias("succ"))
     orig = eps.filter(~pl.col("successor_copy")).select("ep", "person_id", "start")
-    succ_of_ep = copies.join(orig, on=["person_id", "start"]).select("ep", "succ")
+    succ_of_ep = copies.join(orig, on=["person_id", "start"], maintain_order="left").select("ep", "succ")
     codes = las.codes
     last_rec = cla_eps.sort("pid", "decom").group_by("pid", maintain_order=True).agg(pl.col("rec").last())
     ep_need = eps.select("ep", pl.col("primary_need"))
-    per_t = periods.join(succ_of_ep, on="ep", how="left").join(last_rec, on="pid", how="left").join(
-        ep_need, on="ep", how="left")
+    per_t = periods.join(succ_of_ep, on="ep", how="left", maintain_order="left").join(last_rec, on="pid", how="left", maintain_order="left").join(
+        ep_need, on="ep", how="left", maintain_order="left")
     age_end = (per_t["end"].to_numpy() - p_birth) / P.DAYS_PER_YEAR
     b14 = add_years(p_birth, 14)
     care_leaver = ((age_end >= 16) & ((per_t["end"].to_numpy() - np.maximum(per_t["start"].to_numpy(), b14)) >= 91)
@@ -148,7 +171,7 @@ def build_social_care(cfg: SyntheticConfig, population) -> SocialCare:
     periods_t = pl.concat([per_t, succ_rows]).with_columns(pl.col("person_id").cast(pl.Int64)).select("pid", "person_id", "la_code", "start", "end", "uasc",
                                                      "route", "cin", "care_leaver")
     pid_la = periods_t.select("pid", "la_code")
-    cla_eps_t = cla_eps.drop("person_id", "la").join(periods_t.select("pid", "person_id", "la_code"), on="pid")
+    cla_eps_t = cla_eps.drop("person_id", "la").join(periods_t.select("pid", "person_id", "la_code"), on="pid", maintain_order="left")
     breaks_t = breaks.select(
         pl.lit(-1, dtype=pl.Int64).alias("pid"), pl.col("person_id").cast(pl.Int64),
         pl.Series("la_code", codes[breaks["la"].to_numpy()]), "decom", "dec", pl.lit("S").alias("rne"), "ls",
@@ -181,6 +204,8 @@ def build_social_care(cfg: SyntheticConfig, population) -> SocialCare:
         "sex", "ethnicity", "upn",
         pl.col("upn_date").cast(pl.Int32).cast(pl.Int64).fill_null(OPEN).alias("upn_day"), "state_school",
         (pl.col("person_id") >= n_pop).alias("uasc"))
+    # only children some LA returns
+    children_t = children_t.join(ids.select("person_id").unique(), on="person_id", how="semi")
     former = former_upns(cfg, all_children).with_columns(pl.col("person_id").cast(pl.Int64))
     disab = _disabilities(cfg, eps, spells)
     truth = Truth(
@@ -190,12 +215,15 @@ def build_social_care(cfg: SyntheticConfig, population) -> SocialCare:
         prev_perm=prev_perm, mothers=mothers)
     del pid_la
 
+    tick("identifiers")
     tables = returns_for_years(cfg, truth)
+    tick("returns")
     if cfg.fault_rate > 0:
         tables = inject_faults(cfg, tables)
     identities = ids.select(pl.col("person_id").cast(pl.UInt32), "la_code", "la_child_id").sort(
         "la_code", "la_child_id")
     status = compute_status(cfg, tables, identities)
+    tick("status")
     return SocialCare(tables=tables, identities=identities, status=status, extra_children=extra)
 
 
@@ -205,7 +233,7 @@ def _disabilities(cfg: SyntheticConfig, eps: pl.DataFrame, spells: pl.DataFrame)
     people = eps.select(pl.col("person_id").cast(pl.Int64), "primary_need").group_by("person_id").agg(
         (pl.col("primary_need") == "N2").any().alias("n2")).sort("person_id")
     resp = spells.filter(pl.col("kind") == KIND["respite"]).select(pl.col("person_id").cast(pl.Int64)).unique()
-    people = people.join(resp.with_columns(pl.lit(True).alias("resp")), on="person_id", how="left")
+    people = people.join(resp.with_columns(pl.lit(True).alias("resp")), on="person_id", how="left", maintain_order="left")
     n = people.height
     disabled = (people["n2"].to_numpy() | people["resp"].fill_null(False).to_numpy()
                 | (rng.random(n) < P.DISABILITY_SHARE * 0.5))
@@ -245,5 +273,5 @@ def compute_status(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame], identi
                 pl.lit(year.start, dtype=pl.Int16).alias("year"), pl.lit(group).alias("group")))
     if not out:
         return pl.DataFrame(schema={"person_id": pl.UInt32, "year": pl.Int16, "la_code": pl.Utf8, "group": pl.Utf8})
-    s = pl.concat(out).join(identities, on=["la_code", "la_child_id"], how="inner")
+    s = pl.concat(out).join(identities, on=["la_code", "la_child_id"], how="inner", maintain_order="left")
     return s.select("person_id", "year", "la_code", "group").unique().sort("year", "la_code", "person_id", "group")

@@ -215,17 +215,17 @@ def _episode_events(rng: np.random.Generator, periods: pl.DataFrame, birth: np.n
                           "place": np.concatenate([e[2] for e in pev]),
                           "same_carer": np.concatenate([e[3] for e in pev])})
     # no placement changes after placement for adoption (A5/A6 is the last placement)
-    place = place.join(pl.DataFrame({"pid": pid[adopt], "t_a": t_place[adopt]}), on="pid", how="left").filter(
+    place = place.join(pl.DataFrame({"pid": pid[adopt], "t_a": t_place[adopt]}), on="pid", how="left", maintain_order="left").filter(
         pl.col("t_a").is_null() | (pl.col("t") <= pl.col("t_a")) | pl.col("place").is_in(["A5", "A6"])
     ).filter(pl.col("t_a").is_null() | (pl.col("t") != pl.col("t_a")) | pl.col("place").is_in(["A5", "A6"])
              ).drop("t_a")
     ends = pl.DataFrame({"pid": pid, "S": S, "E": E})
-    legal = legal.join(ends, on="pid").filter((pl.col("t") >= pl.col("S")) & (pl.col("t") < pl.col("E")))
-    place = place.join(ends, on="pid").filter((pl.col("t") >= pl.col("S")) & (pl.col("t") < pl.col("E")))
+    legal = legal.join(ends, on="pid", maintain_order="left").filter((pl.col("t") >= pl.col("S")) & (pl.col("t") < pl.col("E")))
+    place = place.join(ends, on="pid", maintain_order="left").filter((pl.col("t") >= pl.col("S")) & (pl.col("t") < pl.col("E")))
     legal = legal.group_by("pid", "t").agg(pl.col("ls").last())
     place = place.sort("pid", "t").group_by("pid", "t", maintain_order=True).agg(
         pl.col("place").last(), pl.col("same_carer").last())
-    return legal.join(place, on=["pid", "t"], how="full", coalesce=True).sort("pid", "t")
+    return legal.join(place, on=["pid", "t"], how="full", coalesce=True, maintain_order="left").sort("pid", "t")
 
 
 def build_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, kids: pl.DataFrame) -> pl.DataFrame:
@@ -267,7 +267,7 @@ def build_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, ki
     # P1 under V2 is not allowed: such a move becomes a move to another foster placement
     ev = ev.with_columns(pl.when((pl.col("place") == "P1") & pl.col("ls").is_in(["V2", "L1", "L2", "J1"]))
                          .then(pl.lit("U6")).otherwise(pl.col("place")).alias("place"))
-    ev = ev.join(pl.DataFrame({"pid": np.arange(periods.height), "E": periods["end"].to_numpy()}), on="pid")
+    ev = ev.join(pl.DataFrame({"pid": np.arange(periods.height), "E": periods["end"].to_numpy()}), on="pid", maintain_order="left")
     ev = ev.with_columns(pl.col("t").alias("decom"),
                          pl.col("t").shift(-1).over("pid").fill_null(pl.col("E")).alias("dec"),
                          pl.col("rne").shift(-1).over("pid").alias("next_rne"))
@@ -334,7 +334,7 @@ def finish_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, e
         home[m] = pool[(u_home[m] * len(pool)).astype(np.int64)]
     per = per.with_columns(pl.Series("home_post", home.astype(str)))
     e = eps.join(per.select("pid", "person_id", "la", "la_after", "end", "route", "uasc", "home_post", "age_start"),
-                 on="pid")
+                 on="pid", maintain_order="left")
     last = e["next_rne"].is_null().to_numpy() & (e["dec"] == e["end"]).to_numpy()
     m = e.height
     birth = kids["birth"].to_numpy()[e["person_id"].to_numpy().astype(np.int64)]

@@ -121,8 +121,8 @@ def adoptions(cfg: SyntheticConfig, periods: pl.DataFrame, episodes: pl.DataFram
     placed = e.filter(pl.col("place").is_in(["A5", "A6"])).group_by("pid").agg(
         pl.col("decom").min().alias("placed"), pl.col("place").first().alias("a_place"))
     adopted = e.filter(pl.col("rec").is_in(["E11", "E12"])).group_by("pid").agg(pl.col("dec").max().alias("adopted"))
-    a = e1.join(placed, on="pid", how="inner").join(adopted, on="pid", how="left").sort("pid")
-    a = a.join(periods.with_columns(pl.int_range(pl.len()).alias("pid")).select("pid", "start"), on="pid")
+    a = e1.join(placed, on="pid", how="inner", maintain_order="left").join(adopted, on="pid", how="left", maintain_order="left").sort("pid")
+    a = a.join(periods.with_columns(pl.int_range(pl.len()).alias("pid")).select("pid", "start"), on="pid", maintain_order="left")
     n = a.height
     decision = np.maximum(a["e1"].to_numpy() - uniform_days(rng, 20, 90, n), a["start"].to_numpy() + 1)
     decision = np.minimum(decision, a["e1"].to_numpy())
@@ -146,7 +146,7 @@ def previous_permanence(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFram
     """pid, prev_perm (P1 adoption, P2 SGO, P3 child arrangements order, Z1 none/not known), la_perm, date_perm."""
     last = episodes.sort("pid", "decom").group_by("pid", maintain_order=True).agg(pl.col("rec").last(),
                                                                                    pl.col("dec").last())
-    p = periods.with_columns(pl.int_range(pl.len()).alias("pid")).join(last, on="pid").sort("person_id", "start")
+    p = periods.with_columns(pl.int_range(pl.len()).alias("pid")).join(last, on="pid", maintain_order="left").sort("person_id", "start")
     p = p.with_columns(pl.col("rec").shift(1).over("person_id").alias("prev_rec"),
                        pl.col("dec").shift(1).over("person_id").alias("prev_dec"),
                        pl.col("la").shift(1).over("person_id").alias("prev_la"))

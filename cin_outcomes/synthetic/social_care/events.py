@@ -12,27 +12,13 @@ year starts in steady state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import polars as pl
 
 from cin_outcomes.synthetic.social_care.params import DAYS_PER_YEAR
-from cin_outcomes.synthetic.social_care.timeline import OPEN, LAFrame, reporting_year_of, year_end
+from cin_outcomes.synthetic.social_care.timeline import OPEN, LAFrame, year_end
 
 AGE_BREAKS = np.concatenate([[-0.5], np.arange(0, 19, dtype=float)])  # unborn half year, then ages 0..17
-
-
-@dataclass
-class Candidates:
-    """Candidate events: child index, day, and the child's LA that day (index into :class:`LAFrame`)."""
-
-    child: np.ndarray
-    day: np.ndarray
-    la: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.child)
 
 
 def draw_candidates(rng: np.random.Generator, birth: np.ndarray, need: np.ndarray, kappa: np.ndarray,
@@ -114,17 +100,25 @@ def next_start(q_child: np.ndarray, q_day: np.ndarray, i_child: np.ndarray, i_st
 
 def union_intervals(child: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, ...]:
     """Merge overlapping or touching intervals per child: (child, start, end, group of each input)."""
+    child = np.asarray(child, dtype=np.int64)
     order = np.lexsort((start, child))
-    c, s, e = child[order], start[order], end[order]
-    df = pl.DataFrame({"c": c, "s": s, "e": e})
-    df = df.with_columns(prev_max=pl.col("e").cum_max().shift(1).over("c"))
-    new = (df["prev_max"].is_null() | (df["s"] > df["prev_max"])).to_numpy()
+    c, s, e = child[order], np.asarray(start)[order], np.asarray(end)[order]
+    if len(c) == 0:
+        return c, s, e, np.zeros(0, dtype=np.int64)
+    # running maximum of the ends within each child: offset each child's ends above all earlier children's
+    span = int(max(e.max(), s.max()) - min(e.min(), s.min())) + 2
+    base = int(min(e.min(), s.min()))
+    shifted = (c - c.min()) * span + (e - base)
+    run = np.maximum.accumulate(shifted)
+    prev = np.concatenate([[np.iinfo(np.int64).min], run[:-1]])
+    new = np.concatenate([[True], c[1:] != c[:-1]]) | ((c - c.min()) * span + (s - base) > prev)
     grp = np.cumsum(new) - 1
-    gs = pl.DataFrame({"g": grp, "c": c, "s": s, "e": e}).group_by("g", maintain_order=True).agg(
-        pl.col("c").first(), pl.col("s").min(), pl.col("e").max())
-    group = np.empty(len(child), dtype=np.int64)
+    first = np.flatnonzero(new)
+    gs = s[first]
+    ge = np.maximum.reduceat(e, first)
+    group = np.empty(len(c), dtype=np.int64)
     group[order] = grp
-    return gs["c"].to_numpy(), gs["s"].to_numpy(), gs["e"].to_numpy(), group
+    return c[first], gs, ge, group
 
 
 def current_la(las: LAFrame, la: np.ndarray, la_after: np.ndarray, ref_day: int) -> np.ndarray:
@@ -207,15 +201,8 @@ def control(las: LAFrame, years: np.ndarray, cand_year: np.ndarray, cand_child: 
 
 
 def la_index_at(population, las: LAFrame, child_person: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """LA index of residence of each (person, day)."""
-    q = pl.DataFrame({"person_id": child_person.astype(np.uint32),
-                      "date": pl.Series(days.astype(np.int32)).cast(pl.Date)})
-    la = population.la_at(q)["la_code"]
-    if la.null_count():
-        # before birth (unborn children): the LA the child is born in
-        born = population.children["birth_la"].gather(pl.Series(child_person.astype(np.int64)))
-        la = pl.select(pl.coalesce(la, born)).to_series()
-    return las.index(la.to_numpy().astype(str))
+    """LA index of residence of each (person, day) (before birth: the LA of birth)."""
+    return las.residence(population).la_at(child_person, days)
 
 
 def successor_for(population, las: LAFrame, person: np.ndarray, la: np.ndarray) -> np.ndarray:
@@ -239,7 +226,3 @@ def _is_successor(las: LAFrame, res: np.ndarray, la: np.ndarray) -> np.ndarray:
         m = la == a
         ok[m] = np.isin(res[m], las.successor_set(a))
     return ok
-
-
-def reporting_years(days: np.ndarray) -> np.ndarray:
-    return reporting_year_of(days)

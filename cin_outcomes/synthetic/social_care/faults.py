@@ -20,8 +20,6 @@ fault                       what is changed                                     
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import polars as pl
 
@@ -41,13 +39,11 @@ def inject_faults(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame]) -> dict
     rng = cfg.rng("faults")
     rate = cfg.fault_rate
     t = dict(tables)
-    row = pl.int_range(pl.len()).alias("_row")
 
     # overlapping CIN episodes: a later episode's referral before the earlier closure
-    eps = t["cin_episodes"].with_columns(row)
+    eps = t["cin_episodes"]
     prev_close = pl.col("closure_date").shift(1).over("reporting_year", "la_code", "la_child_id")
     eps = eps.with_columns(prev_close.alias("_prev"))
-    cand = (pl.col("_prev").is_not_null() & (pl.col("episode_number") > 1)).to_frame() if False else None
     elig = eps.select((pl.col("_prev").is_not_null() & (pl.col("_prev") > pl.col("referral_date").dt.offset_by(
         "-400d"))).alias("e"))["e"].to_numpy()
     hit = elig & _pick(rng, eps.height, rate)
@@ -65,7 +61,7 @@ def inject_faults(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame]) -> dict
     year_end = pl.col("reporting_year").str.slice(0, 4).cast(pl.Int32) + 1
     eps = eps.with_columns(pl.when(pl.Series(hit)).then(pl.date(year_end, 4, 15)).otherwise(pl.col("closure_date"))
                            .alias("closure_date"))
-    t["cin_episodes"] = eps.drop("_row")
+    t["cin_episodes"] = eps
 
     # bad UPN check letters and duplicate child identifiers in the CIN census
     ch = t["cin_children"]
@@ -95,5 +91,4 @@ def inject_faults(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame]) -> dict
     hit = _pick(rng, ep.height, rate)
     ep = ep.with_columns(pl.when(pl.Series(hit)).then(pl.lit("ZZ")).otherwise(pl.col("place")).alias("place"))
     t["Episodes"] = ep
-    del dt, cand
     return t

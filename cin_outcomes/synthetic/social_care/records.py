@@ -39,20 +39,13 @@ def merge_spells(spells: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
 
 
 def residence_changes(population, las: LAFrame) -> pl.DataFrame:
-    """Every move of LA: person_id, day, la (new, index), reorg (the move is an LA reorganisation)."""
-    r = population.residence.sort("person_id", "from_date").with_columns(
-        pl.col("la_code").shift(1).over("person_id").alias("prev"))
-    r = r.filter(pl.col("prev").is_not_null())
-    day = r["from_date"].cast(pl.Int32).to_numpy().astype(np.int64)
-    new = las.index(r["la_code"].to_numpy())
-    prev = las.index(r["prev"].to_numpy())
-    reorg = (las.abolished_day[prev] == day) & np.isin(new, np.array(
-        [i for i in range(las.n)]))  # refined below
+    """Every move of LA: person_id, day, la (new, index), prev, reorg (the move is an LA reorganisation)."""
+    person, day, prev, new = las.residence(population).moves()
+    reorg = las.abolished_day[prev] == day
     for i in np.unique(prev[reorg]):
         m = reorg & (prev == i)
         reorg[m] = np.isin(new[m], las.successor_set(i))
-    return pl.DataFrame({"person_id": r["person_id"].cast(pl.Int64), "day": day, "la": new, "prev": prev,
-                         "reorg": reorg})
+    return pl.DataFrame({"person_id": person, "day": day, "la": new, "prev": prev, "reorg": reorg})
 
 
 def segment(cfg: SyntheticConfig, las: LAFrame, population, spells: pl.DataFrame, periods: pl.DataFrame
@@ -69,14 +62,14 @@ def segment(cfg: SyntheticConfig, las: LAFrame, population, spells: pl.DataFrame
     care = spells.filter(pl.col("kind").is_in([KIND["cla"], KIND["uasc"]])).sort("g", "start").group_by(
         "g", maintain_order=True).agg(pl.col("la").first().alias("care_la"),
                                       pl.col("la_after").first().alias("care_la_after"))
-    groups = groups.join(first, on="g", how="left").join(care, on="g", how="left")
+    groups = groups.join(first, on="g", how="left", maintain_order="left").join(care, on="g", how="left", maintain_order="left")
     moves = residence_changes(population, las)
     # cut groups without care at moves of LA (not at reorganisations: the successor inherits the case)
     plain = groups.filter(pl.col("care_la").is_null()).select("g", "person_id", "start", "end")
-    cuts = plain.join(moves.filter(~pl.col("reorg")), on="person_id").filter(
+    cuts = plain.join(moves.filter(~pl.col("reorg")), on="person_id", maintain_order="left").filter(
         (pl.col("day") > pl.col("start")) & (pl.col("day") < pl.col("end"))).select("g", "day")
     bounds = pl.concat([plain.select("g", pl.col("start").alias("day")), cuts]).unique().sort("g", "day")
-    segs = bounds.join(plain.select("g", "person_id", "end"), on="g").with_columns(
+    segs = bounds.join(plain.select("g", "person_id", "end"), on="g", maintain_order="left").with_columns(
         pl.col("day").shift(-1).over("g").fill_null(pl.col("end")).alias("seg_end"),
         pl.int_range(pl.len()).over("g").alias("seq"))
     segs = segs.select("g", "person_id", pl.col("day").alias("start"), pl.col("seg_end").alias("end"), "seq")
@@ -94,9 +87,9 @@ def segment(cfg: SyntheticConfig, las: LAFrame, population, spells: pl.DataFrame
     inherit = eps.filter(pl.Series(open_at))
     if inherit.height:
         # the successor the child's residence moved to on the day, else the first successor
-        q = pl.DataFrame({"person_id": inherit["person_id"].cast(pl.UInt32),
-                          "date": pl.Series(abol[open_at].astype(np.int32)).cast(pl.Date)})
-        res = las.index(population.la_at(q)["la_code"].fill_null("000").to_numpy().astype(str))
+        known = inherit["person_id"].to_numpy() < population.children.height  # UASC are not in the population
+        res = np.where(known, la_index_at(population, las, np.where(known, inherit["person_id"].to_numpy(), 0),
+                                          abol[open_at]), las.n)
         la0 = inherit["la"].to_numpy()
         ok = np.zeros(len(res), dtype=bool)
         for i in np.unique(la0):
@@ -118,14 +111,14 @@ def closure_reasons(cfg: SyntheticConfig, eps: pl.DataFrame, spells: pl.DataFram
     """Add referral source, primary need, closure reason and the episode's kind mix."""
     rng = cfg.rng("social-care", "episode-codes")
     per = periods.with_columns(pl.int_range(pl.len()).alias("period")).select("period", "route")
-    closing = (spells.join(per, on="period", how="left").sort("g", "end", "kind", descending=[False, False, True])
+    closing = (spells.join(per, on="period", how="left", maintain_order="left").sort("g", "end", "kind", descending=[False, False, True])
                .group_by("g", maintain_order=True).agg(pl.col("kind").last().alias("close_kind"),
                                                        pl.col("route").last().alias("close_route")))
     mix = spells.group_by("g").agg(
         (pl.col("kind") == KIND["short"]).all().alias("only_short"),
         pl.col("kind").min().alias("top_kind"),
         pl.col("kind").filter(pl.col("start") == pl.col("start").min()).min().alias("first_kind"))
-    eps = eps.join(closing, on="g", how="left").join(mix, on="g", how="left")
+    eps = eps.join(closing, on="g", how="left", maintain_order="left").join(mix, on="g", how="left", maintain_order="left")
     n = eps.height
     birth = kids["birth"].to_numpy()[eps["person_id"].to_numpy().astype(np.int64)]
     age_end = (eps["end"].to_numpy() - birth) / P.DAYS_PER_YEAR
@@ -201,8 +194,8 @@ def place_cpps(cfg: SyntheticConfig, eps: pl.DataFrame, cpps: pl.DataFrame) -> p
     copies = eps.filter(pl.col("successor_copy")).select("ep", "person_id", "start")
     if copies.height:
         orig = eps.filter(~pl.col("successor_copy")).select(pl.col("ep").alias("orig_ep"), "person_id", "start")
-        link = copies.join(orig, on=["person_id", "start"]).select("ep", "orig_ep")
-        dup = out.join(link, left_on="ep", right_on="orig_ep").drop("ep").rename({"ep_right": "ep"})
+        link = copies.join(orig, on=["person_id", "start"], maintain_order="left").select("ep", "orig_ep")
+        dup = out.join(link, left_on="ep", right_on="orig_ep", maintain_order="left").drop("ep").rename({"ep_right": "ep"})
         out = pl.concat([out, dup.select(out.columns)])
     return out.sort("ep", "start")
 
@@ -225,7 +218,7 @@ def cpp_details(cfg: SyntheticConfig, plans: pl.DataFrame) -> pl.DataFrame:
         "i", maintain_order=True).agg(pl.col("review"))
     out = plans.with_columns(pl.Series("initial_category", init), pl.Series("latest_category", latest),
                              pl.int_range(pl.len()).alias("i"))
-    return out.join(reviews, on="i", how="left").drop("i").with_columns(
+    return out.join(reviews, on="i", how="left", maintain_order="left").drop("i").with_columns(
         pl.col("review").fill_null(pl.lit([], dtype=pl.List(pl.Int64))).alias("review_days")).drop("review")
 
 
@@ -261,17 +254,17 @@ def assessments(cfg: SyntheticConfig, eps: pl.DataFrame) -> pl.DataFrame:
     draws = codes[rng.choice(len(codes), size=len(fi), p=p / p.sum())]
     fac = pl.DataFrame({"i": fi, "f": draws}).unique(["i", "f"], maintain_order=True).sort("i", "f").group_by(
         "i", maintain_order=True).agg(pl.col("f"))
-    out = pl.DataFrame({"row": idx, "start": st, "authorised": au, "i": np.arange(m)}).join(fac, on="i", how="left")
+    out = pl.DataFrame({"row": idx, "start": st, "authorised": au, "i": np.arange(m)}).join(fac, on="i", how="left", maintain_order="left")
     none = short[idx] & (rng.random(m) < 0.3)
     out = out.with_columns(pl.when(pl.Series(none)).then(pl.lit(["21"])).otherwise(pl.col("f")).alias("factors"))
-    out = out.join(eps.select(pl.int_range(pl.len()).alias("row"), "ep"), on="row").drop("row", "i", "f")
+    out = out.join(eps.select(pl.int_range(pl.len()).alias("row"), "ep"), on="row", maintain_order="left").drop("row", "i", "f")
     return out.sort("ep", "start")
 
 
 def section47(cfg: SyntheticConfig, eps: pl.DataFrame, plans: pl.DataFrame) -> pl.DataFrame:
     """Section 47 enquiries: one before every initial conference, and some that needed no conference."""
     rng = cfg.rng("social-care", "s47")
-    icpc = plans.filter(~pl.col("transfer_in")).join(eps.select("ep", pl.col("start").alias("ref")), on="ep")
+    icpc = plans.filter(~pl.col("transfer_in")).join(eps.select("ep", pl.col("start").alias("ref")), on="ep", maintain_order="left")
     n = icpc.height
     conf = icpc["start"].to_numpy()
     st = np.maximum(conf - uniform_days(rng, 7, 18, n), icpc["ref"].to_numpy())
@@ -290,7 +283,7 @@ def section47(cfg: SyntheticConfig, eps: pl.DataFrame, plans: pl.DataFrame) -> p
                        "icpc": np.full(int(ok.sum()), OPEN), "not_required": np.ones(int(ok.sum()), dtype=bool)})
     # an enquiry needing no conference must not fall within another enquiry of the episode
     nr = nr.join(with_conf.select("ep", pl.col("start").alias("s"), pl.col("icpc").alias("c")), on="ep",
-                 how="left").with_columns(
+                 how="left", maintain_order="left").with_columns(
         ((pl.col("start") >= pl.col("s") - 30) & (pl.col("start") <= pl.col("c") + 30)).fill_null(False)
         .alias("clash")).group_by("ep", "start", "icpc_target", "icpc", "not_required").agg(
         pl.col("clash").any()).filter(~pl.col("clash")).drop("clash")
@@ -307,7 +300,7 @@ def cin_plans(cfg: SyntheticConfig, eps: pl.DataFrame, plans: pl.DataFrame, asse
     rng = cfg.rng("social-care", "cin-plans")
     e = eps.filter(~pl.col("only_short") & (pl.col("closure_reason") != "RC8"))
     first_auth = assess.group_by("ep").agg(pl.col("authorised").min())
-    e = e.join(first_auth, on="ep", how="left")
+    e = e.join(first_auth, on="ep", how="left", maintain_order="left")
     n = e.height
     window = e["authorised"].fill_null(e["start"]).to_numpy() + uniform_days(rng, 0, 10, n)
     p_plan = np.where(e["first_kind"].to_numpy() == KIND["respite"], 0.3,
@@ -321,12 +314,12 @@ def cin_plans(cfg: SyntheticConfig, eps: pl.DataFrame, plans: pl.DataFrame, asse
     gaps_mid = b.with_columns(pl.col("start").shift(-1).over("ep").alias("next")).filter(
         pl.col("next").is_not_null()).select("ep", pl.col("cm").alias("start"), pl.col("next").alias("end"))
     first_b = b.group_by("ep").agg(pl.col("start").min().alias("b0"), pl.col("cm").max().alias("bl"))
-    ee = e.select("ep", "w", pl.col("end").alias("close")).join(first_b, on="ep", how="left")
+    ee = e.select("ep", "w", pl.col("end").alias("close")).join(first_b, on="ep", how="left", maintain_order="left")
     gaps_first = ee.select("ep", pl.col("w").alias("start"), pl.col("b0").fill_null(pl.col("close")).alias("end"))
     gaps_last = ee.filter(pl.col("bl").is_not_null()).select("ep", pl.col("bl").alias("start"),
                                                               pl.col("close").alias("end"))
     gaps = pl.concat([gaps_first, gaps_mid, gaps_last]).join(e.select("ep", "w", pl.col("end").alias("close")),
-                                                              on="ep")
+                                                              on="ep", maintain_order="left")
     gaps = gaps.with_columns(pl.max_horizontal("start", "w").alias("start"),
                              pl.min_horizontal("end", "close").alias("end"))
     gaps = gaps.filter(pl.col("end") - pl.col("start") >= 14).select("ep", "start", "end").unique().sort(

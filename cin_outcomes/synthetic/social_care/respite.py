@@ -101,8 +101,6 @@ def draw_respite(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, populat
     has = np.unique(s_idx)
     lead = uniform_days(rng, 30, 200, len(has))
     tail = uniform_days(rng, 0, 60, len(has))
-    first_break = breaks.group_by("person_id").agg(pl.col("decom").min())
-    del first_break
     sp_start = np.maximum(start[has] - lead, birth[child[has]])
     sp_end = np.minimum(end[has] + tail, add_years(birth[child[has]], 18) - 1)
     spells = pl.DataFrame({"person_id": person[has], "start": sp_start, "end": sp_end,

@@ -76,12 +76,12 @@ def cin_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
     """The CIN census tables of every LA in ``las`` for reporting year ``y``."""
     s, e = year_start(y.start), year_end(y.start)
     eps = t.episodes.filter(pl.col("la_code").is_in(las) & (pl.col("start") <= e) & (pl.col("end") >= s))
-    eps = eps.join(t.ids.select("person_id", "la_code", "la_child_id", "upn_recorded"), on=["person_id", "la_code"])
+    eps = eps.join(t.ids.select("person_id", "la_code", "la_child_id", "upn_recorded"), on=["person_id", "la_code"], maintain_order="left")
     eps = eps.sort("la_code", "la_child_id", "start", "ep").with_columns(
         (pl.int_range(pl.len()).over("la_code", "la_child_id") + 1).cast(pl.Int16).alias("episode_number"))
     icpc_cin = t.cpps.filter(pl.col("transfer_in") & (pl.col("start") <= e)).group_by("ep").agg(
         pl.col("start").min().alias("icpc_cin"))
-    eps = eps.join(icpc_cin, on="ep", how="left")
+    eps = eps.join(icpc_cin, on="ep", how="left", maintain_order="left")
     episodes = eps.select(
         *_key(y), "la_code", "la_child_id", "episode_number", _d("start").alias("referral_date"),
         "referral_source", "primary_need", _d("end", e).alias("closure_date"),
@@ -91,8 +91,8 @@ def cin_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
 
     # children
     kids = eps.group_by("la_code", "la_child_id", "person_id", "upn_recorded").agg(pl.col("nfa").all().alias("all_nfa"))
-    kids = kids.join(t.children, on="person_id", how="left").join(t.former, on="person_id", how="left").join(
-        t.disabilities, on="person_id", how="left")
+    kids = kids.join(t.children, on="person_id", how="left", maintain_order="left").join(t.former, on="person_id", how="left", maintain_order="left").join(
+        t.disabilities, on="person_id", how="left", maintain_order="left")
     five = int(add_years(np.array([e]), -5)[0])
     has_upn = (pl.col("upn_day") <= e) & pl.col("upn").is_not_null()
     upn = pl.when(has_upn & pl.col("upn_recorded")).then(pl.col("upn")).otherwise(None)
@@ -113,13 +113,13 @@ def cin_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
         pl.when(unborn).then(pl.lit("NOBT")).otherwise(pl.col("ethnicity")).alias("ethnicity"),
         pl.col("disabilities").fill_null(pl.lit(["NONE"])).alias("disabilities"))
 
-    a = t.assessments.join(ep_key, on="ep").filter((pl.col("start") <= e) & (pl.col("authorised") >= s))
+    a = t.assessments.join(ep_key, on="ep", maintain_order="left").filter((pl.col("start") <= e) & (pl.col("authorised") >= s))
     assessments = a.select(
         *_key(y), "la_code", "la_child_id", "episode_number", _d("start", e).alias("start_date"),
         pl.lit(None, dtype=pl.Date).alias("internal_review_date"), _d("authorised", e).alias("authorisation_date"),
         pl.when(pl.col("authorised") <= e).then(pl.col("factors")).otherwise(None).alias("factors"))
 
-    s47 = t.section47.join(ep_key, on="ep").filter(
+    s47 = t.section47.join(ep_key, on="ep", maintain_order="left").filter(
         (pl.col("start") <= e)
         & ((~pl.col("not_required") & (pl.col("icpc") >= s)) | (pl.col("not_required") & (pl.col("start") >= s))))
     section47 = s47.select(
@@ -127,7 +127,7 @@ def cin_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
         _d("icpc_target").alias("icpc_target_date"), _d("icpc", e).alias("icpc_date"),
         pl.col("not_required").alias("icpc_not_required"))
 
-    c = t.cpps.join(ep_key, on="ep").filter((pl.col("start") <= e) & (pl.col("end") >= s))
+    c = t.cpps.join(ep_key, on="ep", maintain_order="left").filter((pl.col("start") <= e) & (pl.col("end") >= s))
     cpps = c.select(
         *_key(y), "la_code", "la_child_id", "episode_number", _d("start").alias("start_date"),
         _d("end", e).alias("end_date"), "initial_category", "latest_category", "number_of_previous_cpp",
@@ -136,7 +136,7 @@ def cin_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
         .alias("review_dates"))
 
     if y.start >= FIRST_CIN_PLAN_YEAR:
-        p = t.plans.join(ep_key, on="ep").filter((pl.col("start") <= e) & (pl.col("end") >= s))
+        p = t.plans.join(ep_key, on="ep", maintain_order="left").filter((pl.col("start") <= e) & (pl.col("end") >= s))
         plans = p.select(*_key(y), "la_code", "la_child_id", "episode_number", _d("start").alias("start_date"),
                          _d("end", e).alias("end_date"))
     else:
@@ -166,7 +166,7 @@ def cla_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
     s, e = year_start(y.start), year_end(y.start)
     ep = t.cla_episodes.filter(pl.col("la_code").is_in(las) & (pl.col("decom") <= e) & (pl.col("dec") >= s))
     ep = ep.join(t.ids.select("person_id", "la_code", pl.col("la_child_id").alias("child"), "upn_recorded"),
-                 on=["person_id", "la_code"])
+                 on=["person_id", "la_code"], maintain_order="left")
     ep = ep.with_columns(
         pl.when(pl.col("dec") <= e).then(pl.col("dec")).otherwise(None).alias("dec_shown"),
         pl.when(pl.col("dec") <= e).then(pl.col("rec")).otherwise(None).alias("rec_shown"),
@@ -180,13 +180,13 @@ def cla_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
         pl.when((pl.col("place") == "H5") & ((y.start < H5_REGISTERED_YEAR) | (pl.col("dec") < H5_REGISTERED)))
         .then(pl.lit("XXXXXXX")).otherwise(pl.col("urn")).alias("urn"), "pid")
     # category of need at the start of the period: the CIN episode's primary need (N1-N8)
-    need = t.periods.select("pid", "cin").unique("pid")
-    episodes = episodes.drop("cin").join(need, on="pid", how="left").with_columns(
+    need = t.periods.select("pid", "cin").unique("pid", keep="first", maintain_order=True)
+    episodes = episodes.drop("cin").join(need, on="pid", how="left", maintain_order="left").with_columns(
         pl.col("cin").fill_null("N2"))
 
     # care leavers (OC3): 17th to 21st birthday in the year, after leaving care at 16+
     leavers = t.periods.filter(pl.col("la_code").is_in(las) & pl.col("care_leaver") & (pl.col("end") < e))
-    leavers = leavers.join(t.children.select("person_id", "birth"), on="person_id")
+    leavers = leavers.join(t.children.select("person_id", "birth"), on="person_id", maintain_order="left")
     bdays = []
     for age in OC3_AGES:
         b = pl.col("birth").map_batches(lambda x, a=age: pl.Series(add_years(x.to_numpy(), a)),
@@ -195,13 +195,13 @@ def cla_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
     oc3 = pl.concat(bdays).filter((pl.col("bday") >= s) & (pl.col("bday") <= e) & (pl.col("end") < pl.col("bday")))
     # not if looked after again on the birthday (in any period of the LA)
     again = t.periods.select("person_id", "la_code", pl.col("start").alias("s2"), pl.col("end").alias("e2"))
-    oc3 = oc3.join(again, on=["person_id", "la_code"], how="left").with_columns(
+    oc3 = oc3.join(again, on=["person_id", "la_code"], how="left", maintain_order="left").with_columns(
         ((pl.col("s2") <= pl.col("bday")) & (pl.col("e2") >= pl.col("bday"))).fill_null(False).alias("lac")
     ).group_by("person_id", "la_code", "bday", "age").agg(pl.col("lac").any(), pl.col("end").max()).filter(
         ~pl.col("lac"))
     oc3 = oc3.sort("la_code", "person_id", "bday").unique(["person_id", "la_code"], keep="last", maintain_order=True)
     oc3 = oc3.join(t.ids.select("person_id", "la_code", pl.col("la_child_id").alias("child"), "upn_recorded"),
-                   on=["person_id", "la_code"])
+                   on=["person_id", "la_code"], maintain_order="left")
 
     # header: children with episodes, and care leavers
     with_eps = ep.group_by("la_code", "child", "person_id", "upn_recorded").agg(
@@ -210,9 +210,9 @@ def cla_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
         with_eps.select("la_code", "child"), on=["la_code", "child"], how="anti").with_columns(
         pl.lit(False).alias("non_respite"), pl.lit(True).alias("oc3_only"))
     heads = pl.concat([with_eps.with_columns(pl.lit(False).alias("oc3_only")), only_oc3])
-    heads = heads.join(t.children, on="person_id", how="left")
+    heads = heads.join(t.children, on="person_id", how="left", maintain_order="left")
     mothers = t.mothers.filter(pl.col("mc_dob") <= e)
-    heads = heads.join(mothers, on="person_id", how="left")
+    heads = heads.join(mothers, on="person_id", how="left", maintain_order="left")
     has_upn = (pl.col("upn_day") <= e) & pl.col("upn").is_not_null() & pl.col("upn_recorded")
     aug31 = day(dt.date(y.start - 1, 8, 31))
     under_school = pl.col("birth").map_batches(lambda x: pl.Series(add_years(x.to_numpy(), 4)),
@@ -236,15 +236,15 @@ def cla_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
                          pl.col("b18").cast(pl.Int32).cast(pl.Date).alias("duc"))
 
     pids = ep.select("pid", "la_code", "child").unique().filter(pl.col("pid") >= 0)
-    pid_dob = pids.join(dob.select("la_code", "child", "birth"), on=["la_code", "child"])
-    rv = t.reviews.join(pid_dob, on="pid").filter((pl.col("review") >= s) & (pl.col("review") <= e))
+    pid_dob = pids.join(dob.select("la_code", "child", "birth"), on=["la_code", "child"], maintain_order="left")
+    rv = t.reviews.join(pid_dob, on="pid", maintain_order="left").filter((pl.col("review") >= s) & (pl.col("review") <= e))
     reviews = rv.select(*_key(y), "la_code", "child", _d("birth").alias("dob"), _d("review"), "review_code")
-    ms = t.missing.join(pid_dob, on="pid").filter((pl.col("mis_start") >= s) & (pl.col("mis_start") <= e))
+    ms = t.missing.join(pid_dob, on="pid", maintain_order="left").filter((pl.col("mis_start") >= s) & (pl.col("mis_start") <= e))
     missing = ms.select(*_key(y), "la_code", "child", _d("birth").alias("dob"), "missing", _d("mis_start"),
                         _d("mis_end", e))
 
     # OC2: continuously looked after for 12 months
-    cont = continuously_looked_after(ep, s, e).join(dob, on=["la_code", "child"])
+    cont = continuously_looked_after(ep, s, e).join(dob, on=["la_code", "child"], maintain_order="left").sort("la_code", "child")
     n2 = cont.height
     b = cont["birth"].to_numpy()
     age_s = (s - b) / P.DAYS_PER_YEAR
@@ -288,13 +288,13 @@ def cla_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
     accom = choice(rng, {"B1": 0.14, "B2": 0.02, "C1": 0.02, "D1": 0.18, "E1": 0.07, "K1": 0.04, "U1": 0.3,
                          "U2": 0.02, "V1": 0.02, "W1": 0.01, "Y1": 0.04, "Z1": 0.12, "X2": 0.02}, n3)
     accom = np.where((age3 == 17) & np.isin(accom, ["Z1", "Z2"]), "D1", accom)
-    oc3_t = oc3.join(dob.select("la_code", "child", "birth"), on=["la_code", "child"]).select(
+    oc3_t = oc3.join(dob.select("la_code", "child", "birth"), on=["la_code", "child"], maintain_order="left").select(
         *_key(y), "la_code", "child", _d("birth").alias("dob")).with_columns(
         pl.Series(in_touch).alias("in_touch"),
         pl.Series(np.where(in_touch == "YES", activ, "0")).alias("activ"),
         pl.Series(np.where(in_touch == "YES", accom, "0")).alias("accom"))
 
-    ad = t.adoptions.join(pid_dob, on="pid")
+    ad = t.adoptions.join(pid_dob, on="pid", maintain_order="left")
     ad1 = ad.filter((pl.col("adopted") >= s) & (pl.col("adopted") <= e)).select(
         *_key(y), "la_code", "child", _d("birth").alias("dob"), _d("date_int"), _d("date_match"), "foster_care",
         "nb_adoptr", "sex_adoptr", "ls_adoptr")
@@ -308,13 +308,13 @@ def cla_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
     starts = starts.sort("la_code", "child", "decom").unique(["la_code", "child"], keep="first",
                                                               maintain_order=True)
     prev = starts.select("la_code", "child", "pid").join(dob.select("la_code", "child", "birth"),
-                                                         on=["la_code", "child"]).join(
-        t.prev_perm, on="pid", how="left").select(
+                                                         on=["la_code", "child"], maintain_order="left").join(
+        t.prev_perm, on="pid", how="left", maintain_order="left").select(
         *_key(y), "la_code", "child", _d("birth").alias("dob"), pl.col("prev_perm").fill_null("Z1"), "la_perm",
         _d("date_perm"))
 
     if y.start >= FIRST_SW_YEAR:
-        sw = t.social_workers.join(pid_dob, on="pid").filter((pl.col("sw_decom") <= e) & (pl.col("sw_dec") >= s))
+        sw = t.social_workers.join(pid_dob, on="pid", maintain_order="left").filter((pl.col("sw_decom") <= e) & (pl.col("sw_dec") >= s))
         sw_t = sw.select(*_key(y), "la_code", "child", _d("birth").alias("dob"), "sw_id", _d("sw_decom"),
                          _d("sw_dec", e), "sw_reason")
     else:

@@ -110,7 +110,7 @@ class LAFrame:
                 .select("old_la_code", pl.col("predecessors").str.split(" ").alias("pred")).explode("pred")
                 .group_by("pred").agg(pl.col("old_la_code").sort().alias("successors"))
                 .rename({"pred": "old_la_code"}))
-        return g.join(succ, on="old_la_code", how="left").sort("old_la_code")
+        return g.join(succ, on="old_la_code", how="left", maintain_order="left").sort("old_la_code")
 
     @property
     def codes(self) -> np.ndarray:
@@ -120,9 +120,22 @@ class LAFrame:
     def n(self) -> int:
         return self.las.height
 
-    def index(self, codes: np.ndarray | pl.Series) -> np.ndarray:
-        """LA index of each 3-digit code."""
-        return np.searchsorted(self.codes, np.asarray(codes, dtype=str))
+    @cached_property
+    def _code_index(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.codes.tolist())}
+
+    def index(self, codes: np.ndarray | pl.Series | list) -> np.ndarray:
+        """LA index of each 3-digit code (``n`` for an unknown code)."""
+        s = codes if isinstance(codes, pl.Series) else pl.Series(np.asarray(codes).astype(str))
+        return s.cast(pl.Utf8).replace_strict(self._code_index, default=self.n, return_dtype=pl.Int64).to_numpy()
+
+    def residence(self, population) -> "Residence":
+        """The population's residence spells as sorted arrays (cached per population)."""
+        cache = self.__dict__.setdefault("_residence", {})
+        if id(population) not in cache:
+            cache.clear()
+            cache[id(population)] = Residence(population, self)
+        return cache[id(population)]
 
     @cached_property
     def abolished_day(self) -> np.ndarray:
@@ -197,3 +210,37 @@ class LAFrame:
                 succ = self.successor_set(i)
                 out[i] = np.unique(np.concatenate([out[j] for j in succ if j in out]))
         return out
+
+
+class Residence:
+    """Where each child lived: residence spells sorted by (person, from day), for fast vectorised look-ups."""
+
+    def __init__(self, population, las: LAFrame):
+        r = population.residence.sort("person_id", "from_date")
+        self.person = r["person_id"].to_numpy().astype(np.int64)
+        self.day = r["from_date"].cast(pl.Int32).to_numpy().astype(np.int64)
+        self.la = las.index(r["la_code"])
+        self.key = (self.person << 22) + self.day
+        # per person (persons are 0..n-1): first spell and number of spells, for the common case of no move
+        n = int(self.person.max()) + 1 if len(self.person) else 0
+        self.first = np.searchsorted(self.person, np.arange(n), side="left")
+        self.count = np.bincount(self.person, minlength=n)
+
+    def la_at(self, person: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """LA index of residence of each (person, day); before birth, the LA the child is born in."""
+        person = np.asarray(person, dtype=np.int64)
+        out = self.la[self.first[person]]
+        moved = np.flatnonzero(self.count[person] > 1)
+        if len(moved):
+            p = person[moved]
+            pos = np.searchsorted(self.key, (p << 22) + np.asarray(days, dtype=np.int64)[moved], side="right") - 1
+            posc = np.clip(pos, 0, len(self.key) - 1)
+            ok = (pos >= 0) & (self.person[posc] == p)
+            out[moved] = np.where(ok, self.la[posc], out[moved])
+        return out
+
+    def moves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every change of LA: (person, day, previous LA, new LA)."""
+        same = np.concatenate([[False], self.person[1:] == self.person[:-1]])
+        idx = np.flatnonzero(same)
+        return self.person[idx], self.day[idx], self.la[idx - 1], self.la[idx]
