@@ -125,6 +125,7 @@ def test_one_school_per_pupil_per_census_and_schools_exist(world):
     for y in cfg.years:
         c = ed.modules[(y, "school_census")]
         assert c["UPN"].n_unique() == c.height
+        assert c.sort("LAESTAB", "URN", "UPN").equals(c)  # rows by school, then UPN
         sch = ed.schools.filter(pl.col("AcademicYear") == c["AcademicYear"][0])
         joined = c.join(sch, on=["URN"], how="left", suffix="_s")
         assert joined["LAESTAB_s"].null_count() == 0

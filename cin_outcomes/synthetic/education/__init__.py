@@ -137,8 +137,9 @@ def _finish(df: pl.DataFrame, module: str) -> pl.DataFrame:
     school = [c for c in cols if c.endswith("LAESTAB")] or [LA_COLUMN[module]]
     urn = [c for c in cols if c.endswith("URN")]
     extra = ["ExclusionStartDate", "Category", "ExclusionReason", "ExclusionSessions"] if module == "exclusions" else []
-    order = "_order" if "_order" in df.columns else UPN_COLUMN[module]
-    return df.sort([*school, *urn, order, *extra]).select(list(cols))  # keys unique: no stable sort needed
+    if "_order" not in df.columns:  # built in order already (school census, absence)
+        return df.select(list(cols))
+    return df.sort([*school, *urn, "_order", *extra]).select(list(cols))  # keys unique: no stable sort needed
 
 
 __all__ = ["Education", "build_education", "calibration_report", "write_npd_module", "ModuleStore"]

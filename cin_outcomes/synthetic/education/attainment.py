@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from cin_outcomes.synthetic.education.calibrate import cut_for_rate, group_cuts, group_rate_dict, mean_matching
+from cin_outcomes.synthetic.education.calibrate import (cut_for_rate, group_cuts, group_rate_dict, mean_matching,
+                                                        sample)
 from cin_outcomes.synthetic.education.careers import SEN_E, SEN_K, Roll, Simulation
 from cin_outcomes.synthetic.education.targets import ALL, GROUP_NAMES
 from cin_outcomes.synthetic.npd_columns import ELGS_2012, ELGS_2021, module_available, progress8_produced
@@ -32,6 +33,7 @@ NOMINAL_BELOW_TEST = 79.0  # prior attainment / progress score of pupils working
 GRADE_BELOW_4 = np.array([-1.47, -0.90, -0.46])
 GRADE_ABOVE_5 = np.array([0.49, 0.93, 1.39, 1.86])
 KS4_SUBJECT_NOISE = 0.6
+FILL_LIMIT = 6.0  # latent sd: beyond this, Attainment 8 rises through better grades rather than more entries
 #: Stage latent = ABILITY_LOADING * ability + STAGE_LOADING * stage-specific term (+ school, SEN, FSM, LA):
 #: correlation of about 0.65 between stages (assumption; KS2-KS4 pupil-level correlations are about 0.7).
 ABILITY_LOADING, STAGE_LOADING = 0.75, 0.55
@@ -94,15 +96,16 @@ def eyfsp(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     all_gld, grates = _rates(sim, a, "eyfsp_gld")
     avg_target = sim.targets.nearest(a, ALL, "eyfsp_avg_elg")
 
-    def levels(kappa: float) -> tuple[np.ndarray, np.ndarray]:
-        lat = z[:, None] + kappa * eps
-        m = lat[:, :12].min(axis=1)
-        cut = group_cuts(m, g, all_gld, grates)
-        return lat - cut[:, None], cut
+    def levels(kappa: float, rows: np.ndarray) -> np.ndarray:
+        lat = z[rows, None] + kappa * eps[rows]
+        cut = group_cuts(lat[:, :12].min(axis=1), g[rows], all_gld, grates)
+        return lat - cut[:, None]
 
-    # average ELGs at the expected level rises with the ELG-specific noise (GLD held at its target)
-    kappa = mean_matching(lambda k: float((levels(k)[0] > 0).sum(axis=1).mean()), 0.02, 3.0, avg_target, 22)
-    d, _ = levels(kappa)
+    # average ELGs at the expected level rises with the ELG-specific noise (GLD held at its target); solved on
+    # an even sample of the cohort
+    rows = sample(np.arange(len(z)))
+    kappa = mean_matching(lambda k: float((levels(k, rows) > 0).sum(axis=1).mean()), 0.02, 3.0, avg_target, 22)
+    d = levels(kappa, np.arange(len(z)))
     old = a < 2021
     lv = np.where(d > 0, np.where(old & (d > 1.3), 3, 2), 1).astype(np.int8)
     gld = (lv[:, :12] >= 2).all(axis=1)
@@ -196,15 +199,24 @@ def _ks2_lost_ground(sim: Simulation, code: int) -> float:
     return -float(np.mean(vals)) / KS2_POINTS_PER_SD if vals else 0.0
 
 
-#: Latent sd of KS2 attainment per point of Progress 8 below the model's own level for pupils in need at KS4
-#: (about -1.0 without this term; assumption tuned on the model, with the published P8 as the yardstick).
-P8_BASELINE, SD_PER_P8_POINT = -1.0, 0.66
+def _ks2_scores(ds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scaled score or NaN, working below the test standard, has a score) from a test's latent distance."""
+    below = np.isfinite(ds) & (ds < -20 / KS2_POINTS_PER_SD)
+    score = np.clip(100 + np.floor(KS2_POINTS_PER_SD * np.where(np.isfinite(ds), ds, 0)), 80, 120)
+    has = np.isfinite(ds) & ~below
+    return np.where(has, score, np.nan), below, has
 
 
-def _ks4_decline(sim: Simulation, code: int) -> float:
-    """How much better than at KS4 a group's pupils did at KS2 (latent sd), from the group's published P8."""
-    vals = [v for y in range(sim.first, sim.last + 1) if (v := sim.targets(y, GROUP_NAMES[code], "ks4_p8")) is not None]
-    return SD_PER_P8_POINT * max(0.0, P8_BASELINE - float(np.mean(vals))) if vals else 0.0
+def _ks2_prior(d: dict[str, np.ndarray]) -> np.ndarray:
+    """KS2 prior attainment for KS4: the mean of the reading and maths scaled scores sat (79 for working below
+    the test standard), NaN when absent from both."""
+    parts = []
+    for s in ("read", "mat"):
+        score, below, _ = _ks2_scores(d[s])
+        parts.append(np.where(below, NOMINAL_BELOW_TEST, score))
+    both = np.stack(parts)
+    n_sat = (~np.isnan(both)).sum(axis=0)
+    return np.where(n_sat > 0, np.nansum(both, axis=0) / np.maximum(n_sat, 1), np.nan)
 
 
 # --- KS2 --------------------------------------------------------------------------------------------------------
@@ -220,14 +232,11 @@ def ks2(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     site = roll.site_sum[sel]
     pid = sim.pid[idx]
     g = roll.group[sel]
-    z = stage_latent(sim, roll, sel, "ks2", site)
-    if a + 5 <= sim.last:  # pupils in a social care group at KS4 (five years on) do better at KS2 than at KS4
-        g_ks4, _ = sim.groups(a + 5, idx)
-        for code in GROUP_NAMES:
-            z[g_ks4 == code] += _ks4_decline(sim, code)
+    z0 = stage_latent(sim, roll, sel, "ks2", site)
     eps = {s: sim.draw.normal(pid, "ks2", s).astype(np.float64) for s, _, _ in KS2_SUBJECTS}
     absent = sim.draw.uniform(pid, "ks2-absent", a) < np.where(g > 0, 0.03, 0.008)
     sexm = (sim.male[idx] - 0.5) * 2
+    z = z0
 
     def subject_d(kappa, s: str, m: str, test: bool, with_cut: bool = False):
         zs = z - SUBJECT_SEX[s] * sexm + kappa * eps[s]
@@ -237,10 +246,14 @@ def ks2(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
         cut = group_cuts(zs, g, all_r, grates)
         return (zs - cut, cut) if with_cut else zs - cut
 
-    def rwm(kappa) -> float:
-        ok = np.ones(len(z), dtype=bool)
+    def rwm(kappa, rows: np.ndarray) -> float:
+        ok = np.ones(len(rows), dtype=bool)
         for s, m, test in KS2_SUBJECTS[:3]:
-            ok &= subject_d(kappa, s, m, test) > 0
+            zs = z[rows] - SUBJECT_SEX[s] * sexm[rows] + kappa[rows] * eps[s][rows]
+            if test:
+                zs = np.where(absent[rows], -np.inf, zs)
+            all_r, grates = _rates(sim, a, m)
+            ok &= zs > group_cuts(zs, g[rows], all_r, grates)
         return float(ok.mean())
 
     def rwm_group(code: int, k: float) -> float:
@@ -253,27 +266,53 @@ def ks2(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
             ok &= zs > cut_for_rate(zs, sim.targets.rate(a, GROUP_NAMES[code], m))
         return float(ok.mean())
 
-    # Subject-specific noise (kappa) sets how often pupils meet one standard but not another, i.e. the
-    # reading, writing and maths combined rate: solved for each group's published rate, then for all pupils.
-    kap = np.full(len(z), 0.5)
-    rwm_target = sim.targets.rate(a, ALL, "ks2_rwm_exp")
-    if len(z):
-        for code in GROUP_NAMES:
-            t = sim.targets.rate(a, GROUP_NAMES[code], "ks2_rwm_exp")
-            if t is not None and (g == code).sum() >= 2 and all(
-                    sim.targets.rate(a, GROUP_NAMES[code], m) is not None for _, m, _ in KS2_SUBJECTS[:3]):
-                kap[g == code] = mean_matching(lambda k, c=code: -rwm_group(c, k), 0.05, 2.5, -t, 22)
-        rest = np.isin(g, [c for c in GROUP_NAMES if sim.targets.rate(a, GROUP_NAMES[c], "ks2_rwm_exp")
-                           is not None and (g == c).sum() >= 2], invert=True)
+    def calibrate() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        # Subject-specific noise (kappa) sets how often pupils meet one standard but not another, i.e. the
+        # reading, writing and maths combined rate: solved for each group's published rate, then for all pupils.
+        kap = np.full(len(z), 0.5)
+        rwm_target = sim.targets.rate(a, ALL, "ks2_rwm_exp")
+        if len(z):
+            solved = []
+            for code in GROUP_NAMES:
+                t = sim.targets.rate(a, GROUP_NAMES[code], "ks2_rwm_exp")
+                if t is not None and (g == code).sum() >= 2 and all(
+                        sim.targets.rate(a, GROUP_NAMES[code], m) is not None for _, m, _ in KS2_SUBJECTS[:3]):
+                    kap[g == code] = mean_matching(lambda k, c=code: -rwm_group(c, k), 0.05, 2.5, -t, 22)
+                    solved.append(code)
+            rest = ~np.isin(g, solved)
 
-        def with_rest(k: float) -> np.ndarray:
-            kk = kap.copy()
-            kk[rest] = k
-            return kk
+            def with_rest(k: float) -> np.ndarray:
+                kk = kap.copy()
+                kk[rest] = k
+                return kk
 
-        kap = with_rest(mean_matching(lambda k: -rwm(with_rest(k)), 0.05, 2.5, -rwm_target, 22))
-    kappa = kap
-    d = {s: subject_d(kappa, s, m, test) for s, m, test in KS2_SUBJECTS}
+            rows = sample(np.arange(len(z)), 200_000)
+            kap = with_rest(mean_matching(lambda k: -rwm(with_rest(k), rows), 0.05, 2.5, -rwm_target, 22))
+        return kap, {s: subject_d(kap, s, m, test) for s, m, test in KS2_SUBJECTS}
+
+    kappa, d = calibrate()
+    if a + 5 <= sim.last and len(z):
+        # Pupils in a social care group at KS4 (five years on) fall further behind between KS2 and KS4 than
+        # their KS2 results predict (the published Progress 8). Their KS2 latents are raised so that their mean
+        # prior attainment is where that Progress 8 puts it, given their KS4 Attainment 8 target and the
+        # national slope of Attainment 8 on prior attainment; the KS2 rates of this year's groups stay exact.
+        g_ks4, _ = sim.groups(a + 5, idx)
+        for _ in range(2):
+            prior = _ks2_prior(d)
+            nat = float(np.nanmean(prior))
+            boost = np.zeros(len(z))
+            for code, name in GROUP_NAMES.items():
+                fut = (g_ks4 == code) & ~np.isnan(prior)
+                a8_g, a8_n = sim.targets.nearest(a + 5, name, "ks4_att8"), sim.targets.nearest(a + 5, ALL, "ks4_att8")
+                p8 = sim.targets.nearest(a + 5, name, "ks4_p8")
+                if fut.sum() < 2 or a8_g is None or a8_n is None or p8 is None:
+                    continue
+                want = nat + (a8_g - a8_n - 10 * p8) / sim.ks4_slope
+                boost[g_ks4 == code] = (want - float(prior[fut].mean())) / KS2_POINTS_PER_SD
+            if not boost.any():
+                break
+            z = z + boost
+            kappa, d = calibrate()
     # the groups' shifts relative to pupils outside the groups (latent units), for KS1 of the same year
     for s, m, test in KS2_SUBJECTS[:3]:
         cut = subject_d(kappa, s, m, test, with_cut=True)[1]
@@ -286,14 +325,12 @@ def ks2(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     scores = {}
     for s in ("read", "mat", "gps"):
         ds = d[s]
-        below = np.isfinite(ds) & (ds < -20 / KS2_POINTS_PER_SD)
-        score = np.clip(100 + np.floor(KS2_POINTS_PER_SD * np.where(np.isfinite(ds), ds, 0)), 80, 120)
-        has = np.isfinite(ds) & ~below
+        score, below, has = _ks2_scores(ds)
         outcome = np.where(~np.isfinite(ds), "A", np.where(below, "B", np.where(ds > 0, "AS", "NS")))
         up = s.upper()
         cols[f"KS2_{up}OUTCOME"] = outcome
-        cols[f"KS2_{up}SCORE"] = np.where(has, score, np.nan)
-        scores[s] = np.where(has, score, np.where(below, NOMINAL_BELOW_TEST, np.nan))
+        cols[f"KS2_{up}SCORE"] = score
+        scores[s] = np.where(below, NOMINAL_BELOW_TEST, score)
     writ = _ta(d["writ"])
     cols["KS2_WRITTAOUTCOME"] = writ
     cols["KS2_SCITAOUTCOME"] = np.where(d["sci"] >= 0, "EXS", "HNM")
@@ -312,9 +349,7 @@ def ks2(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     cols["KS2_WRITPROGSCORE"] = _progress(np.vectorize(KS2_WRITING_NOMINAL.get)(writ).astype(float), prior, 0.5)
     cols["KS2_MATPROGSCORE"] = _progress(scores["mat"], prior, 0.5)
     # prior attainment for KS4: mean of reading and maths scaled scores (or the one sat)
-    both = np.stack([scores["read"], scores["mat"]])
-    n_sat = (~np.isnan(both)).sum(axis=0)
-    sim.ks2_prior[idx] = np.where(n_sat > 0, np.nansum(both, axis=0) / np.maximum(n_sat, 1), np.nan)
+    sim.ks2_prior[idx] = _ks2_prior(d)
     return _frame(sim, cols, "KS2_UPN", "KS2_SEX")
 
 
@@ -363,16 +398,27 @@ def ks4(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     gE, gM = grade(zE), grade(zM)
     x_eb = z + 0.8 * sim.draw.normal(pid, "ks4", "ebacc")
     ebacc = x_eb > group_cuts(x_eb, g, T.rate(a, ALL, "ks4_ebacc_entry"), group_rate_dict(T, a, "ks4_ebacc_entry"))
-    slot_g = np.stack([grade(z + KS4_SUBJECT_NOISE * sim.draw.normal(pid, "ks4", "slot", j)) for j in range(6)], 1)
+    slot_lat = np.stack([z + KS4_SUBJECT_NOISE * sim.draw.normal(pid, "ks4", "slot", j) for j in range(6)], 1)
+    slot_g0 = grade(slot_lat)
     fill_x = np.stack([z + sim.draw.normal(pid, "ks4", "fill", j) for j in range(6)], 1)
     lang = grade(z + KS4_SUBJECT_NOISE * sim.draw.normal(pid, "ks4", "lang"))
 
-    def att8(f: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        filled = fill_x[rows] > f[:, None] if np.ndim(f) else fill_x[rows] > f
+    # Attainment 8 rises with one parameter v: up to FILL_LIMIT more of the six other slots are filled
+    # (qualifications entered); beyond it the grades in those slots rise. Solved per group for its average.
+    def fill_and_grades(v: np.ndarray | float, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        v = np.asarray(v, dtype=np.float64)
+        f = -np.minimum(v, FILL_LIMIT)
+        boost = np.maximum(v - FILL_LIMIT, 0.0) * 0.25
+        filled = fill_x[rows] > (f[:, None] if f.ndim else f)
         filled[:, :3] |= ebacc[rows][:, None]
-        return 2 * gE[rows] + 2 * gM[rows] + (slot_g[rows] * filled).sum(axis=1)
+        sg = slot_g0[rows] if not np.any(boost) else grade(slot_lat[rows] + (boost[:, None] if boost.ndim else boost))
+        return filled, sg
 
-    f = np.zeros(len(z))
+    def att8(v, rows: np.ndarray) -> np.ndarray:
+        filled, sg = fill_and_grades(v, rows)
+        return 2 * gE[rows] + 2 * gM[rows] + (sg * filled).sum(axis=1)
+
+    v_all = np.zeros(len(z))
     att_all = T.nearest(a, ALL, "ks4_att8")
     total_needed = att_all * len(z)
     rest = np.ones(len(z), dtype=bool)
@@ -382,16 +428,15 @@ def ks4(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
         if t is None or len(rows) == 0:
             continue
         rest[rows] = False
-        fc = mean_matching(lambda v: -float(att8(np.float64(v), rows).mean()), -6.0, 6.0, -t, 30)
-        f[rows] = fc
-        total_needed -= float(att8(np.float64(fc), rows).sum())
+        vc = mean_matching(lambda v: float(att8(v, rows).mean()), -8.0, 16.0, t, 30)
+        v_all[rows] = vc
+        total_needed -= float(att8(vc, rows).sum())
     rows = np.flatnonzero(rest)
     if len(rows):
         target = total_needed / len(rows)
-        f[rows] = mean_matching(lambda v: -float(att8(np.float64(v), rows).mean()), -6.0, 6.0, -target, 30)
-    allrows = np.arange(len(z))
-    filled = fill_x > f[:, None]
-    filled[:, :3] |= ebacc[:, None]
+        some = sample(rows)
+        v_all[rows] = mean_matching(lambda v: float(att8(v, some).mean()), -8.0, 16.0, target, 30)
+    filled, slot_g = fill_and_grades(v_all, np.arange(len(z)))
     a8 = (2 * gE + 2 * gM + (slot_g * filled).sum(axis=1)).astype(np.float64)
     sci1 = np.where(filled[:, 0], slot_g[:, 0], 0)
     sci2 = np.where(filled[:, 1], slot_g[:, 1], 0)
@@ -403,7 +448,10 @@ def ks4(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     aps = (gE + gM + sci1 + sci2 + hum + lan) / 6.0
     pillars = np.stack([gE, gM, sci1, sci2, hum, lan], 1)
     prior = sim.ks2_prior[idx].astype(np.float64)
-    inp8 = ~np.isnan(prior) & progress8_produced(a)
+    has_prior = ~np.isnan(prior)
+    if has_prior.sum() > 10:  # national slope of Attainment 8 on KS2 prior attainment, for later KS2 cohorts
+        sim.ks4_slope = float(np.polyfit(prior[has_prior], a8[has_prior], 1)[0])
+    inp8 = has_prior & progress8_produced(a)
     p8 = np.where(inp8, _progress(np.where(inp8, a8, np.nan), np.where(inp8, prior, np.nan), 0.5) / 10, np.nan)
     cols = {"KS4_ACADYR": np.full(len(idx), _acad(a)), "KS4_UPN": idx}
     cols.update(_school_cols(sim, roll, site, "KS4_"))
@@ -415,7 +463,6 @@ def ks4(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
                  "KS4_PRIORBAND_PTQ_EE": np.where(np.isnan(prior), None,
                                                   np.where(prior < 100, "L", np.where(prior < 110, "M", "H"))),
                  "KS4_INP8CALC": inp8, "KS4_P8SCORE": np.round(p8, 2)})
-    del allrows
     return _frame(sim, cols, "KS4_UPN", "KS4_SEX")
 
 

@@ -21,7 +21,8 @@ import numpy as np
 import polars as pl
 
 from cin_outcomes.synthetic.education.attainment import _acad
-from cin_outcomes.synthetic.education.calibrate import cut_for_rate, group_cuts, group_rate_dict, mean_matching
+from cin_outcomes.synthetic.education.calibrate import (cut_for_rate, group_cuts, group_rate_dict, mean_matching,
+                                                        sample)
 from cin_outcomes.synthetic.education.careers import SEN_E, SEN_K, Roll, Simulation, _days, term_dates
 from cin_outcomes.synthetic.education.targets import ALL, GROUP_NAMES
 from cin_outcomes.synthetic.npd_columns import MODULES, PHASES, SEN_TYPES
@@ -76,25 +77,25 @@ def _school(f: pl.DataFrame, rows: np.ndarray, cols=("LA", "LAESTAB", "URN", "Ph
 # --- School census ----------------------------------------------------------------------------------------------
 def school_census(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame:
     f = _sites(sim, a)
-    s = roll.site_spr
-    p = sim.pupils[roll.idx]
-    ncy = roll.ncy
-    n = len(s)
+    # rows in their final order (school, then UPN) before any string column is built
+    order = np.lexsort((sim.upn_rank[roll.idx], f["URN"].to_numpy()[roll.site_spr],
+                        f["LAESTAB"].to_numpy()[roll.site_spr]))
+    s, idx, ncy = roll.site_spr[order], roll.idx[order], roll.ncy[order]
+    p = sim.pupils[idx]
     df = pl.DataFrame({
-        "UPN": p["UPN"], "_order": sim.upn_rank[roll.idx],
+        "UPN": p["UPN"],
         **_school(f, s, ("LA", "LAESTAB", "URN", "PhaseType", "TypeOfEstablishment", "AcademyFlag")),
-        "EntryDate": _date(roll.entry),
+        "EntryDate": _date(roll.entry[order]),
         "NCyearActual": NC_YEARS.gather(ncy),
         "AgeAtStartOfAcademicYear": (ncy + 4).astype(np.int8),
         "YearOfBirth": p["YearOfBirth"], "MonthOfBirth": p["MonthOfBirth"], "Gender": p["Gender"],
         "EthnicGroupMinor": p["EthnicGroupMinor"], "EthnicGroupMajor": p["EthnicGroupMajor"],
-        "SENprovision": SEN_LABELS.gather(roll.sen),
-        "PrimarySENtype": _sen_type(roll.sen_type),
-        "FSMeligible": roll.fsm, "EVERFSM_6": roll.ever6,
+        "SENprovision": SEN_LABELS.gather(roll.sen[order]),
+        "PrimarySENtype": _sen_type(roll.sen_type[order]),
+        "FSMeligible": roll.fsm[order], "EVERFSM_6": roll.ever6[order],
     }).with_columns(pl.lit(_acad(a)).alias("AcademicYear"),
                     pl.lit(ReportingYear(a).school_census_date).alias("CensusDate"),
                     pl.lit("C").alias("EnrolStatus"))
-    del n
     return conform(df, "school_census")
 
 
@@ -134,7 +135,7 @@ def absence(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     sites_year = _sites(sim, a)
     site_ids = sites_year["site"].to_numpy()
     school_la = sites_year["la_idx"].to_numpy()[roll.site_spr[sel]]
-    x = (0.45 * sim.need[idx] - 0.2 * sim.ability[idx] + 0.8 * d.normal(pid, "abs")
+    x = (0.45 * sim.need[idx] - 0.2 * sim.ability[idx] + 0.8 * sim.trait("abs", idx)
          + 0.6 * sim.drift("abs", a, idx) + 0.3 * (roll.sen[sel] == SEN_E) + 0.2 * (roll.sen[sel] == SEN_K)
          + 0.3 * roll.fsm[sel] + sim.la_abs_all[school_la] + sim.site_abs[site_ids[roll.site_spr[sel]]])
     gl = roll.group_la[sel]
@@ -190,7 +191,8 @@ def absence(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
             ov, un = T.rate(a, name, "abs_overall", phase), T.rate(a, name, "abs_unauth", phase)
             if ov is None or un is None or not cell.any():
                 continue
-            w_c, lin = tot_abs[cell].astype(np.float64), 0.6 * xs[cell] + noise[cell]
+            some = sample(np.flatnonzero(cell))
+            w_c, lin = tot_abs[some].astype(np.float64), 0.6 * xs[some] + noise[some]
             if w_c.sum() == 0:
                 continue
             nu[cell] = mean_matching(lambda v: float((w_c * _expit(v + lin)).sum() / w_c.sum()), -8.0, 8.0,
@@ -229,12 +231,14 @@ def absence(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     tot = {k: pl.sum_horizontal([pl.col(f"{k}_{t}") for t in terms]) for k in
            ("SessionsPossible", "AuthorisedAbsence", "UnauthorisedAbsence", "OverallAbsence")}
     enr = enr.with_columns([(pl.lit(None) if autumn_only else v).alias(k) for k, v in tot.items()])
-    i = enr["_i"].to_numpy()
-    s = enr["_site"].to_numpy()
+    # rows in their final order (school, then UPN) while the frame holds numbers only
+    i0, s0 = enr["_i"].to_numpy(), enr["_site"].to_numpy()
+    order = np.lexsort((sim.upn_rank[idx[i0]], sites_year["URN"].to_numpy()[s0], sites_year["LAESTAB"].to_numpy()[s0]))
+    enr = enr[order]
+    i, s = i0[order], s0[order]
     ncy = roll.ncy[sel][i]
     df = enr.with_columns(
         pl.lit(_acad(a)).alias("AcademicYear"), sim.pupils["UPN"].gather(idx[i]).alias("UPN"),
-        pl.Series("_order", sim.upn_rank[idx[i]]),
         *_school(sites_year, s).values(), NC_YEARS.gather(ncy).alias("NCyearActual"),
     )
     return conform(df, "absence")

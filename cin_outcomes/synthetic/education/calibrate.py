@@ -84,9 +84,15 @@ def mean_matching(values_at, lo: float, hi: float, target: float, iters: int = 4
     return (lo + hi) / 2
 
 
+def sample(rows: np.ndarray, at_most: int = 150_000) -> np.ndarray:
+    """Evenly spaced rows (deterministic) to solve a smooth parameter on, when there are many."""
+    step = max(1, len(rows) // at_most)
+    return rows[::step]
+
+
 def group_rate_dict(targets, year: int, measure: str, phase: str = "Total") -> dict[int, float | None]:
     """{group code: target proportion or None} for the four social care groups."""
     return {code: targets.rate(year, name, measure, phase) for code, name in GROUP_NAMES.items()}
 
 
-__all__ = ["cut_for_rate", "group_cuts", "mean_matching", "group_rate_dict", "NONE"]
+__all__ = ["cut_for_rate", "group_cuts", "mean_matching", "group_rate_dict", "sample", "NONE"]

@@ -7,10 +7,11 @@ school (and then stay there while the plan lasts); a few secondary pupils spend 
 provision (AP) school, more often after a permanent exclusion; a few are placed by the LA in alternative provision
 outside state schools (AP census) and are not on a school roll that year.
 
-Pupil characteristics are latent-threshold models: an EHC plan once made is kept; SEN support, type of need and
-FSM change from year to year with persistent person effects driven by ``need`` (the population's social care
-propensity) and ``ability``. Each year the thresholds are solved so that the national shares by social care group
-at 31 March (and of all pupils) equal the targets (see :mod:`calibrate`).
+Pupil characteristics are latent-threshold models: a persistent person effect driven by ``need`` (the
+population's social care propensity) and ``ability``, a drift from year to year, and a bonus for last year's state
+(hysteresis: EHC plans and special school places are rarely lost, SEN support and FSM more often). Each year the
+thresholds are solved so that the national shares by social care group at 31 March (and of all pupils) equal the
+targets (see :mod:`calibrate`); type of need follows each group's published mix exactly.
 """
 
 from __future__ import annotations
@@ -176,10 +177,21 @@ class Simulation:
         self.ks1_aps = np.full(self.n, np.nan, dtype=np.float32)
         self.ks2_prior = np.full(self.n, np.nan, dtype=np.float32)
         self.ks2_group_shift: dict[str, dict[int, float]] = {}
+        #: national slope of KS4 Attainment 8 on KS2 prior attainment (points per scaled-score point), updated by
+        #: each KS4 cohort; the starting value is the model's own at the default settings
+        self.ks4_slope = 2.2
         self._drift: dict[str, np.ndarray] = {}
+        self._traits: dict[str, np.ndarray] = {}
         self._drift_year: dict[str, int] = {}
 
     # --- helpers ---------------------------------------------------------------------------------------------
+    def trait(self, purpose: str, idx: np.ndarray) -> np.ndarray:
+        """A pupil's persistent N(0, 1) term for ``purpose`` (drawn once per pupil, kept at half precision)."""
+        arr = self._traits.get(purpose)
+        if arr is None:
+            arr = self._traits[purpose] = self.draw.normal(self.pid, "trait", purpose).astype(np.float16)
+        return arr[idx].astype(np.float32)
+
     def drift(self, purpose: str, a: int, idx: np.ndarray) -> np.ndarray:
         """A pupil's year-to-year varying N(0, 1) term (AR(1), correlation DRIFT_RHO between years) in year ``a``
         for pupils ``idx`` (on roll in ``a``). Updated once per year for the year's whole roll."""
@@ -227,11 +239,11 @@ class Simulation:
         # SEN: EHC plans, then SEN support among the rest; a pupil's previous state raises the latent value
         # (hysteresis), so plans, support and FSM persist while group cut-points keep the shares exact.
         prev_sen = self.sen_prev[idx]
-        x_e = (0.45 * need - 0.35 * ability + 0.75 * d.normal(pid, "ehc") + 0.25 * self.drift("ehc", a, idx)
+        x_e = (0.45 * need - 0.35 * ability + 0.75 * self.trait("ehc", idx) + 0.25 * self.drift("ehc", a, idx)
                + 0.2 * male + 0.06 * ncy + HYSTERESIS_EHC * (prev_sen == SEN_E))
         cut = group_cuts(x_e, g, T.rate(a, ALL, "sen_ehc"), group_rate_dict(T, a, "sen_ehc"))
         ehc = x_e > cut
-        x_k = (0.35 * need - 0.5 * ability + 0.6 * d.normal(pid, "senk") + 0.55 * self.drift("senk", a, idx)
+        x_k = (0.35 * need - 0.5 * ability + 0.6 * self.trait("senk", idx) + 0.55 * self.drift("senk", a, idx)
                + 0.25 * male + SEN_SUPPORT_AGE[ncy] + HYSTERESIS_K * (prev_sen == SEN_K))
         k_rates = {c: _conditional(r, _share(ehc, g == c)) for c, r in group_rate_dict(T, a, "sen_support").items()}
         k_all = _conditional(T.rate(a, ALL, "sen_support"), ehc.mean())
@@ -241,7 +253,7 @@ class Simulation:
 
         # FSM eligibility on census day, and the six-year history
         was_fsm = (self.fsm_hist[idx] & 1).astype(bool)
-        x_f = (0.55 * need - 0.3 * ability + 0.7 * d.normal(pid, "fsm") + 0.6 * self.drift("fsm", a, idx)
+        x_f = (0.55 * need - 0.3 * ability + 0.7 * self.trait("fsm", idx) + 0.6 * self.drift("fsm", a, idx)
                + HYSTERESIS_FSM * was_fsm)
         f_rates = group_rate_dict(T, a, "fsm")
         for code in CLA_CODES:
@@ -252,7 +264,7 @@ class Simulation:
         ever6 = hist != 0
 
         # Placement: special school (pupils with an EHC plan, sticky), AP school (by year), AP census
-        x_s = (d.normal(pid, "special") + 0.8 * np.isin(sen_type, _idx(["SLD", "PMLD", "MSI", "ASD"]))
+        x_s = (self.trait("special", idx) + 0.8 * np.isin(sen_type, _idx(["SLD", "PMLD", "MSI", "ASD"]))
                + HYSTERESIS_SPECIAL * self.special[idx])
         s_rates = {c: None if r is None else min(1.0, r / max(_share(ehc, g == c), 1e-9))
                    for c, r in group_rate_dict(T, a, "school_special").items()}
@@ -327,7 +339,7 @@ class Simulation:
         pid = self.pid[idx]
         return (0.5 * self.need[idx] - 0.2 * self.ability[idx] + 0.35 * self.male[idx] + 0.15 * fsm
                 + 0.25 * (sen == SEN_K) + 0.15 * (sen == SEN_E)
-                + 0.7 * self.draw.normal(pid, "behaviour") + 0.5 * self.drift("behaviour", a, idx))
+                + 0.7 * self.trait("behaviour", idx) + 0.5 * self.drift("behaviour", a, idx))
 
     def _chooser(self, a: int) -> Chooser:
         if getattr(self, "_chooser_year", None) != a:

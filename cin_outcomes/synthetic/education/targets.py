@@ -108,7 +108,8 @@ def group_array(codes: pl.DataFrame, year: int, index_of: np.ndarray, n: int) ->
     """(group code per pupil, LA code index per pupil or -1) for ``year``; ``index_of`` maps person_id -> pupil."""
     g = np.zeros(n, dtype=np.int8)
     la = np.full(n, -1, dtype=np.int32)
-    sub = codes.filter(pl.col("year") == year)
+    # children outside the population (UASC arriving from abroad) have no school record
+    sub = codes.filter((pl.col("year") == year) & (pl.col("person_id") < len(index_of)))
     if sub.height:
         idx = index_of[sub["person_id"].to_numpy().astype(np.int64)]
         ok = idx >= 0
