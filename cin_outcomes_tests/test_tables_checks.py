@@ -143,3 +143,23 @@ def test_complete_matrix_fails_on_missing_duplicated_or_unexpected_rows(good, go
     no_total = npub.filter(pl.col("sex") != "Total")
     res = complete_matrix(nspec, no_total, YEAR)
     assert {"rule": "breakdowns without a Total", "filters": ["sex"]} in res.metadata["failures_by_rule"]
+
+
+def test_national_within_las_compares_only_groups_with_la_rows():
+    """Match rates: groups published nationally only (at any point, Ever-6) have no LAs to add up to."""
+    spec = TABLES["match_rates"]
+    rows = [("National", None, None, group, "census", 40, 37, 30)
+            for group in ("CINO at 31 March", "CIN at 31 March", "CIN at any point")]
+    rows += [("Local authority", "202", "E13000001", group, "census", 40, 37, 30)
+             for group in ("CINO at 31 March", "CIN at 31 March")]
+    rates = pl.DataFrame(rows, orient="row", schema={
+        "geographic_level": pl.Utf8, "old_la_code": pl.Utf8, "region_code": pl.Utf8, "social_care_group": pl.Utf8,
+        "pupil_population": pl.Utf8, "t_children": pl.Int64, "t_children_with_upn": pl.Int64,
+        "t_matched": pl.Int64}).with_columns(reporting_year=pl.lit("2024-25"))
+    unrounded = unrounded_table(spec, rates, "2024-25")
+    assert national_within_las(spec, unrounded).passed
+    bad = _set(unrounded, ENGLAND & (pl.col("social_care_group") == "CINO at 31 March")
+               & (pl.col("pupil_population") == "Spring school census"), t_matched=31)
+    res = national_within_las(spec, bad)
+    assert not res.passed and res.metadata["failures_by_rule"][0]["where"] == [
+        "National / CINO at 31 March / Spring school census"]

@@ -162,6 +162,7 @@ def write_publication(root: Path | str, tables: Sequence[tuple[TableSpec, pl.Dat
     root.mkdir(parents=True, exist_ok=True)
     recover(root)
     tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=root))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; the publication is for others to read
     final, old = root / PUBLICATION_DIR, None
     try:
         summaries, failures = [], []

@@ -224,17 +224,26 @@ def publish(spec: TableSpec, unrounded: pl.DataFrame, year: ReportingYear | str,
 
 def order_rows(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:
     """DfE's row order: latest year first; then social care group; then England, the regions by code and the LAs
-    by region code and name; then each filter's items in order (``Total`` first)."""
+    by region code and name; then the headline row and each breakdown's items in turn (``Total`` first); then
+    the pre-grouped items (school phase, pupil population) in order, as in DfE's absence file."""
     level_rank = {lv: i for i, lv in enumerate(LEVELS)}
     ranks = [pl.col(GROUP).replace_strict({g: i for i, g in enumerate(spec.groups)}, default=len(spec.groups),
-                                          return_dtype=pl.Int32).alias("__group")]
+                                          return_dtype=pl.Int32).alias("__group"),
+             pl.col("geographic_level").replace_strict(level_rank, default=len(LEVELS),
+                                                       return_dtype=pl.Int32).alias("__level")]
     for f in spec.filters_of("pregrouped", "breakdown"):
         ranks.append(pl.col(f.name).replace_strict({v: i for i, v in enumerate(f.items)}, default=len(f.items),
                                                    return_dtype=pl.Int32).alias(f"__{f.name}"))
-    ranked = frame.with_columns(
-        *ranks, pl.col("geographic_level").replace_strict(level_rank, default=len(LEVELS),
-                                                          return_dtype=pl.Int32).alias("__level"))
+    breakdowns = list(spec.breakdowns)
+    # which breakdown a row is broken down by (0: the headline), and its item
+    which = pl.lit(0, pl.Int32)
+    item = pl.lit(0, pl.Int32)
+    for i, b in reversed(list(enumerate(breakdowns, start=1))):
+        which = pl.when(pl.col(b) != TOTAL).then(pl.lit(i, pl.Int32)).otherwise(which)
+        item = pl.when(pl.col(b) != TOTAL).then(pl.col(f"__{b}")).otherwise(item)
+    ranked = frame.with_columns(*ranks).with_columns(which.alias("__set"), item.alias("__item"))
     region = ["region_code", "la_name"] if "region_code" in frame.columns else []
-    sort = ["time_period", "__group", "__level", *region, *(f"__{f}" for f in filter_columns(spec))]
+    sort = ["time_period", "__group", "__level", *region, "__set", "__item", *(f"__{f}" for f in breakdowns),
+            *(f"__{f}" for f in spec.pregrouped)]
     desc = [True] + [False] * (len(sort) - 1)
     return ranked.sort(sort, descending=desc, nulls_last=False, maintain_order=True).select(frame.columns)

@@ -179,9 +179,11 @@ def national_within_las(spec: TableSpec, unrounded: pl.DataFrame) -> CheckResult
     by_region = (pl.concat([la_region, london]).group_by([*keys, "__region"])
                  .agg(*(pl.col(c).sum().alias(f"{c}__las") for c in counts)))
     by_england = la.group_by(keys).agg(*(pl.col(c).sum().alias(f"{c}__las") for c in counts))
+    # only groups published per LA (national-only groups of the match rates have no LAs to add up)
+    with_las = la[GROUP].unique().to_list()
     for level, frame, on in ((NATIONAL, by_england, keys), (REGIONAL, by_region, [*keys, "__region"])):
-        rows = unrounded.filter(pl.col("geographic_level") == level).with_columns(pl.col("region_code").alias(
-            "__region"))
+        rows = unrounded.filter((pl.col("geographic_level") == level) & pl.col(GROUP).is_in(with_las)).with_columns(
+            pl.col("region_code").alias("__region"))
         both = rows.join(frame, on=on, how="left", nulls_equal=True)
         for c in counts:
             bad = both.filter((pl.col(c) > pl.col(f"{c}__las").fill_null(0)).fill_null(False))

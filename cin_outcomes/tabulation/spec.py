@@ -292,8 +292,12 @@ def version_for(time_period: str, latest: str) -> str:
 
 # --- indicators from the outcome measures ------------------------------------------------------------------------
 
-#: Labels of unrounded columns that no measure label describes well.
+#: Labels of columns that no measure label describes well, or whose measure label is longer than the EES API's
+#: 100 characters.
 QUANTITY_LABELS: dict[str, str] = {
+    "pt_comm_lang_lit": "Percentage of pupils at the expected level in the communication and language and literacy "
+                        "goals",
+    "t_comm_lang_lit": "Number of pupils at the expected level in the communication and language and literacy goals",
     "t_sess_possible": "Number of possible sessions",
     "t_sess_overall": "Number of sessions missed through overall absence",
     "t_sess_authorised": "Number of sessions missed through authorised absence",
