@@ -207,3 +207,15 @@ def test_real_published_files_pass_our_screener_check(spec):
     # and one year of it, as our per-year check screens it
     latest = real.filter(pl.col("time_period") == real["time_period"].max())
     assert ees_screener(spec, latest).passed
+
+
+@pytest.mark.parametrize("spec", [t for t in TABLES.values() if t.real_file], ids=lambda t: t.stem)
+def test_row_order_is_exactly_the_real_files_order(spec):
+    """Shuffled, DfE's own rows come back in DfE's order: latest year first, group, England, regions by code,
+    LAs by region and name, school phases in the real order."""
+    path = PUBLISHED / spec.real_file
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    real = read_data_csv(path)
+    from cin_outcomes.tabulation.build import order_rows
+    assert order_rows(spec, real.sample(fraction=1.0, shuffle=True, seed=7)).equals(real)
