@@ -19,7 +19,7 @@ from cin_outcomes.publication.writer import (
     recover,
     write_publication,
 )
-from cin_outcomes.tabulation.build import publish, unrounded_table
+from cin_outcomes.tabulation.build import order_rows, publish, unrounded_table
 from cin_outcomes.tabulation.checks import ees_screener
 from cin_outcomes.tabulation.spec import TABLES
 from cin_outcomes.years import ReportingYear
@@ -217,5 +217,4 @@ def test_row_order_is_exactly_the_real_files_order(spec):
     if not path.exists():
         pytest.skip(f"{path} not available")
     real = read_data_csv(path)
-    from cin_outcomes.tabulation.build import order_rows
     assert order_rows(spec, real.sample(fraction=1.0, shuffle=True, seed=7)).equals(real)
