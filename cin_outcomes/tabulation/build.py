@@ -116,7 +116,7 @@ def table_measures(spec: TableSpec) -> tuple[Measure, ...]:
     return tuple(m for m in FAMILIES[spec.source].measures if set(m.columns) & cols)
 
 
-def _null_figures(frame: pl.DataFrame, spec: TableSpec, columns: list[str], dtypes: Mapping[str, pl.DataType]):
+def _null_figures(frame: pl.DataFrame, columns: list[str], dtypes: Mapping[str, pl.DataType]) -> pl.DataFrame:
     return frame.with_columns(pl.lit(None, dtypes.get(c, pl.Float64)).alias(c) for c in columns)
 
 
@@ -144,7 +144,7 @@ def unrounded_table(spec: TableSpec, data: pl.DataFrame, year: ReportingYear | s
     dtypes = _measure_dtypes(measures)
     columns = list(dict.fromkeys(c for m in measures for c in m.columns))
     if not produced(spec, year) or data.height == 0:
-        return _null_figures(keys, spec, columns, dtypes)
+        return _null_figures(keys, columns, dtypes)
     linked = data.filter(pl.col(GROUP).is_in(list(spec.aggregated_groups)))
     by = filter_columns(spec)
     items = {f.name: [v for v in f.items if v != TOTAL] for f in spec.filters if f.name in by}

@@ -47,7 +47,6 @@ from cin_outcomes.disclosure.primary import (
 )
 from cin_outcomes.linkage.care import CLA_AT_31_MARCH_GROUPS, PLACEMENT_ITEMS, POC_ITEMS
 from cin_outcomes.linkage.characteristics import BREAKDOWN_ITEMS, TOTAL
-from cin_outcomes.outcomes.aggregate import CLA_ONLY
 from cin_outcomes.outcomes.checks import PARTITIONS
 from cin_outcomes.outcomes.families import ALL_PUPILS, FAMILIES, Family
 from cin_outcomes.outcomes.levels import LEVELS, LOCAL_AUTHORITY, NATIONAL
@@ -623,11 +622,6 @@ TABLES: dict[str, TableSpec] = {t.stem: t for t in (
     *(national_table(k) for k in FAMILIES),
     match_rates_table(),
 )}
-
-def cla_only_item(frame_filter: str, item: str) -> bool:
-    """Whether a filter item describes children looked after at 31 March only (placement, period of care)."""
-    return frame_filter in CLA_ONLY and item != TOTAL
-
 
 __all__ = ["TABLES", "TableSpec", "Filter", "LA_GROUPS", "NATIONAL_GROUPS", "CLA_AT_31_MARCH_GROUPS",
            "version_for", "indicators_for", "indicator_labels", "measure_columns"]
