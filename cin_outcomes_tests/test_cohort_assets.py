@@ -229,6 +229,51 @@ def test_a_failing_check_reports_counts_and_rows_not_values():
     assert cols == {"reporting_year", "upn"}
 
 
+def test_a_failing_year_keeps_its_last_good_cohorts_while_other_years_carry_on(env):
+    store, run, instance, root = env
+    prev = LAST - 1
+    _ingest_and_cohorts(store, run, prev)
+    _ingest_and_cohorts(store, run, LAST)
+
+    def stored(year: ReportingYear) -> dict[dg.AssetKey, bytes]:
+        return {k: root.joinpath(*k.path, f"{year.partition_key}.parquet").read_bytes()
+                for k in cohorts_of_the_year.keys}
+
+    good, good_prev = stored(LAST), stored(prev)
+    # LA 201 resubmits with a child in need born after 31 March: x1 is in the membership and the CIN and CINO
+    # cohorts (open referral, no plan, not looked after), and fails their checks; the CPP and CLA cohorts pass.
+    r = year_returns(LAST)
+    r.child("x1", la="201", birth_date=LAST.end_date + dt.timedelta(days=20))
+    r.episode("x1", referral=LAST.start_date + dt.timedelta(days=15), la="201")
+    store.put(LAST, r)
+    result = run([*INGEST_INPUTS.values(), *cohorts_of_the_year.keys], LAST.partition_key)
+    assert not result.success
+    failing = {"membership", "cin_at_31_march", "cino_at_31_march", "cin_at_any_point", "cino_at_any_point"}
+    assert {e.asset_key.path[-1] for e in result.get_asset_check_evaluations() if not e.passed} == failing
+    # Nothing of the cohort step was stored, not even the cohorts that passed: the year's cohorts stay consistent.
+    assert not [e for e in result.get_asset_materialization_events() if e.asset_key.path[0] == "cohorts"]
+    assert stored(LAST) == good
+    history = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(MEMBERSHIP_KEY, CHECK_NAME), limit=100)
+    latest = {pk: next(h.status.value for h in history if h.partition == pk)
+              for pk in (LAST.partition_key, prev.partition_key)}
+    assert latest == {LAST.partition_key: "FAILED", prev.partition_key: "SUCCEEDED"}
+    (step_failure,) = [e for e in result.all_events if e.is_step_failure]
+    description = step_failure.step_failure_data.user_failure_data.description
+    assert description.startswith(f"{LAST.label} ({LAST.time_period}): cohorts not stored, because 5 blocking "
+                                  "checks failed:\n- cohorts/membership: valid_cohort_frame (rows 7, failures 1)")
+    assert "x1" not in description
+
+    # The year before carries on: its revision (n1's referral needed no further action) is stored.
+    r = year_returns(prev)
+    r.rows["cin_episodes"][-1]["referral_nfa"] = True
+    store.put(prev, r)
+    assert run([*INGEST_INPUTS.values(), *cohorts_of_the_year.keys], prev.partition_key).success
+    revised = stored(prev)
+    assert revised[cohort_key(BY_KEY["cin_at_31_march"])] != good_prev[cohort_key(BY_KEY["cin_at_31_march"])]
+    assert revised[cohort_key(BY_KEY["cla_at_31_march"])] == good_prev[cohort_key(BY_KEY["cla_at_31_march"])]
+
+
 @pytest.mark.parametrize("cohort", PER_YEAR + EVER_6, ids=lambda c: c.key)
 def test_cohort_frames_pass_their_schema(cohort):
     m = per_year_membership(LAST, year_returns(LAST).tables())

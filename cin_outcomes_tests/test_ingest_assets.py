@@ -3,6 +3,7 @@ metadata of counts only."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import dagster as dg
@@ -94,6 +95,9 @@ def test_metadata_and_check_results_hold_no_identifiers(tmp_path, landing):
         dumped.append(json.dumps({k: str(v.value) for k, v in e.metadata.items()}) + str(e.description))
     for m in r.get_asset_materialization_events():
         dumped.append(json.dumps({k: str(v.value) for k, v in m.materialization.metadata.items()}))
+    message, meta = _failure(r)  # the CIN census step failed and stored nothing: its message is shown too
+    assert "CIN census tables not stored" in message
+    dumped.append(message + json.dumps({k: str(v) for k, v in meta.items()}))
     text = "\n".join(dumped)
     identifiers = set()
     for la in LAS:
@@ -116,16 +120,38 @@ def test_identical_content_same_version_and_a_change_moves_only_its_table(tmp_pa
     assert {n for n in CIN_NAMES if changed[n] != first[n]} == {"cin_plans"}
 
 
+def _failure(result) -> tuple[str, dict]:
+    """The failed step's message and metadata, as the UI shows them."""
+    (event,) = [e for e in result.all_events if e.is_step_failure]
+    data = event.step_failure_data
+    return data.user_failure_data.description, {k: v.value for k, v in data.user_failure_data.metadata.items()}
+
+
 def test_one_malformed_la_is_reported_and_held_back_while_other_las_are_kept(tmp_path, landing):
+    instance = dg.DagsterInstance.ephemeral()
+    assert _run(tmp_path, landing, [ingest_ssda903], instance=instance).success  # the year's good returns
+    stored = tmp_path / "warehouse" / "ingest" / "cla_episodes" / f"{PK}.parquet"
+    good = stored.read_bytes()
+
     (landing / YEAR / "318" / "ssda903" / "Episodes.csv").write_text("CHILD,DECOM\nX,01/01/2024\n")
-    r = _run(tmp_path, landing, [ingest_ssda903])
+    r = _run(tmp_path, landing, [ingest_ssda903], instance=instance)
     assert not r.success  # a blocking check failed: the year is held back
     failed = [e for e in r.get_asset_check_evaluations() if not e.passed]
     assert {e.check_name for e in failed} == {CHECK_READ}
     assert len(failed) == len(CLA_NAMES)  # a file left out concerns every table of the return
     assert "2024-25/318/ssda903/Episodes.csv" in failed[0].metadata["problems"].value
-    episodes = pl.read_parquet(tmp_path / "warehouse" / "ingest" / "cla_episodes" / f"{PK}.parquet")
-    assert episodes["la_code"].unique().to_list() == ["319"]
+    # The other LA's return was still read and validated: LA 319's episodes, and only those, passed the rules.
+    valid = {e.asset_key.path[-1]: e for e in r.get_asset_check_evaluations() if e.check_name == CHECK_VALID}
+    assert valid["cla_episodes"].passed
+    assert valid["cla_episodes"].metadata["rows"].value == ssda903_frames(YEAR, "319")["Episodes"].height
+    # Nothing of the failed return was stored: the year keeps the last good tables of both LAs.
+    assert not r.get_asset_materialization_events()
+    assert stored.read_bytes() == good
+    assert pl.read_parquet(stored)["la_code"].unique().sort().to_list() == LAS
+    message, meta = _failure(r)
+    assert message.startswith("2024-25 (202425): SSDA903 tables not stored, because 11 blocking checks failed")
+    assert "last good output of 2024-25 was kept" in message
+    assert meta["blocking_checks_failed"] == len(CLA_NAMES)
 
 
 def test_npd_modules_missing_by_design_or_by_mistake(tmp_path, landing):
@@ -155,3 +181,49 @@ def test_ingest_assets_in_the_code_location():
             assert {p.path[0] for p in node.parent_keys} == {"landing"}
         for spec in a.check_specs:
             assert spec.blocking and spec.partitions_def is not None
+
+
+def test_a_failed_resubmission_keeps_the_last_good_year_while_other_years_carry_on(tmp_path, landing):
+    other, other_pk = "2023-24", "2023-04-01"
+    for la in LAS:
+        write_cin_xml(cin_frames(other, la), landing / other / la / "cin_census.xml", other, la)
+    instance = dg.DagsterInstance.ephemeral()
+    for pk in (PK, other_pk):
+        assert _run(tmp_path, landing, [ingest_cin_census], pk=pk, instance=instance).success
+    wh = tmp_path / "warehouse" / "ingest"
+
+    def stored(pk: str) -> dict[str, bytes]:
+        return {n: (wh / n / f"{pk}.parquet").read_bytes() for n in CIN_NAMES}
+
+    good, good_other = stored(PK), stored(other_pk)
+    # LA 319 resubmits 2024-25 closing C0001's open second episode on 1 March 2025 without a reason; LA 318
+    # resubmits 2023-24 with C0003's CIN plan ended on 31 January 2024.
+    bad = cin_frames(YEAR, "319")
+    bad["cin_episodes"] = bad["cin_episodes"].with_columns(
+        closure_date=pl.when(pl.col("episode_number") == 2).then(pl.date(2025, 3, 1)).otherwise("closure_date"))
+    write_cin_xml(bad, landing / YEAR / "319" / "cin_census.xml", YEAR, "319")
+    revised = cin_frames(other, "318")
+    revised["cin_plans"] = revised["cin_plans"].with_columns(end_date=pl.date(2024, 1, 31))
+    write_cin_xml(revised, landing / other / "318" / "cin_census.xml", other, "318")
+
+    r = _run(tmp_path, landing, [ingest_cin_census], instance=instance)
+    assert not r.success
+    failed = {(e.asset_key.path[-1], e.check_name) for e in r.get_asset_check_evaluations() if not e.passed}
+    assert failed == {("cin_episodes", CHECK_VALID)}
+    assert not r.get_asset_materialization_events()
+    assert stored(PK) == good  # every table of the year is still the last good one
+    message, meta = _failure(r)
+    assert message.startswith("2024-25 (202425): CIN census tables not stored, because 1 blocking check failed:\n"
+                              "- ingest/cin_episodes: valid_table (rows 8, failures 1); by rule: CIN 8805")
+    assert meta["failed_checks"][0]["counts"] == {"rows": 8, "failures": 1}
+
+    assert _run(tmp_path, landing, [ingest_cin_census], pk=other_pk, instance=instance).success
+    now_other = stored(other_pk)
+    assert {n for n in CIN_NAMES if now_other[n] != good_other[n]} == {"cin_plans"}
+    assert pl.read_parquet(wh / "cin_plans" / f"{other_pk}.parquet").filter(
+        pl.col("la_code") == "318")["end_date"].to_list() == [dt.date(2024, 1, 31)]
+
+    history = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey(["ingest", "cin_episodes"]), CHECK_VALID), limit=100)
+    latest = {pk: next(h.status.value for h in history if h.partition == pk) for pk in (PK, other_pk)}
+    assert latest == {PK: "FAILED", other_pk: "SUCCEEDED"}

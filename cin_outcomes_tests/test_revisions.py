@@ -12,7 +12,7 @@ them, with every requested run executed between ticks:
 
 The ingest and cohort assets here are small stand-ins with the same shape as the real ones (a same-year
 at-31-March and any-point cohort, an Ever-6 cohort through ``EVER_6_YEARS``, a content-hash data version on
-ingest, a blocking per-year check, code versions); they are assembled by the real ``build_definitions``, which
+ingest, a blocking per-year check that keeps the last good output of a failing year, code versions); they are assembled by the real ``build_definitions``, which
 applies the real automation condition, with the real landing sensor, IO manager and partitions.
 """
 
@@ -28,6 +28,7 @@ import polars as pl
 import pytest
 
 from cin_outcomes.automation import UPSTREAM_DATA_CHANGED
+from cin_outcomes.checks import emit_checked
 from cin_outcomes.definitions import build_definitions
 from cin_outcomes.io_manager import ParquetIOManager
 from cin_outcomes.landing import LANDING_ASSETS
@@ -92,9 +93,10 @@ def ingest_cin_referrals(context: dg.AssetExecutionContext, landing: LandingRoot
     df = pl.DataFrame(rows, schema={"la_code": pl.Utf8, "child": pl.Utf8, "referral": pl.Date,
                                     "closure": pl.Date}).sort("la_code", "child")
     version = hashlib.sha256(df.write_csv().encode()).hexdigest()[:16]
-    yield dg.Output(df, data_version=dg.DataVersion(version))
     bad = df.filter(pl.col("closure") < pl.col("referral"))
-    yield dg.AssetCheckResult(passed=bad.height == 0, metadata={"failures": bad.height})
+    yield from emit_checked(dg.Output(df, data_version=dg.DataVersion(version)),
+                            dg.AssetCheckResult(passed=bad.height == 0, metadata={"failures": bad.height}),
+                            what="CIN referrals", context=context)
 
 
 @dg.asset(key=AT31, partitions_def=input_years, ins={"refs": dg.AssetIn(INGEST)}, code_version="1",
@@ -252,11 +254,17 @@ def test_failed_blocking_check_holds_back_its_year_only(built):
     # LA 202 resubmits 2016-17 with a closure before its referral; LA 201 resubmits 2021-22 correctly.
     deliver(built.landing, bad, "202", cin_return(bad, "202", extra=[("202BAD", "2016-09-01", "2016-08-01")]))
     deliver(built.landing, good, "201", cin_return(good, "201", extra=[("201NEW", "2021-07-01", None)]))
+    stored = built.resources["io_manager"].path_for(INGEST, "2016-04-01")
+    last_good = stored.read_bytes()
 
     assert built.sensor_tick() == {"2016-04-01": False, "2021-04-01": True}
     requested = built.automation_ticks()
     assert requested == {AT31: {"2021-04-01"}, ANY: {"2021-04-01"}, EVER: years("2021-22", "2024-25")}
     assert built.value(AT31, "2016-04-01").rows() == [("201", 2), ("202", 2)]  # last good figures stand
+    assert stored.read_bytes() == last_good  # the failed return was not stored over the last good one
+    history = built.instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(INGEST, "closure_after_referral"), limit=100)
+    assert next(r for r in history if r.partition == "2016-04-01").status.value == "FAILED"  # newest first
 
     # The LA corrects its return: the held-back year and its Ever-6 windows catch up.
     deliver(built.landing, bad, "202", cin_return(bad, "202", extra=[("202FIX", "2016-09-01", "2016-10-01")]))
@@ -401,7 +409,15 @@ def test_revisions_on_the_real_layers(tmp_path):
                                              "referral_date": dt.date(2021, 7, 1), "referral_source": "2A",
                                              "primary_need": "N1", "referral_nfa": False}])
     deliver_real(p.landing, good_year, "318", cin=good)
+    io = p.resources["io_manager"]
+    last_good = {k: io.path_for(k, "2016-04-01").read_bytes() for k in cin_ingest}
     assert p.sensor_tick() == {"2016-04-01": False, "2021-04-01": True}
     requested = p.automation_ticks()
     assert all("2016-04-01" not in pks for pks in requested.values())
     assert requested[cin_at31] == {"2021-04-01"} and requested[ever_cin] == years("2021-22", "2024-25")
+    # The failed 2016-17 return was stored nowhere: every CIN table of the year is still the last good one, and
+    # the year shows the failed check.
+    assert {k: io.path_for(k, "2016-04-01").read_bytes() for k in cin_ingest} == last_good
+    history = p.instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey(["ingest", "cin_episodes"]), "valid_table"), limit=100)
+    assert next(r for r in history if r.partition == "2016-04-01").status.value == "FAILED"

@@ -9,8 +9,9 @@
   metadata says how many years the window held.
 
 Each output carries a content-hash data version (a re-run that reproduces the same children changes nothing
-downstream), a code version from the rules version and the cohort's rule, a blocking pandera check per year,
-and metadata of counts only: children per LA and in England (each child once), and how many lack a UPN.
+downstream), a code version from the rules version and the cohort's rule, a blocking pandera check per year
+(a year that fails it keeps its last good cohorts: nothing of the step is stored), and metadata of counts
+only: children per LA and in England (each child once), and how many lack a UPN.
 """
 
 
@@ -21,6 +22,7 @@ from collections.abc import Iterator, Mapping
 import dagster as dg
 import polars as pl
 
+from cin_outcomes.checks import emit_checked
 from cin_outcomes.cohorts import checks
 from cin_outcomes.cohorts.rules import RULES_VERSION, cohort_counts, per_year_membership
 from cin_outcomes.cohorts.spec import EVER_6, PER_YEAR, Cohort
@@ -186,20 +188,22 @@ def ever_in_last_6_years(
 
 def _emit(context: dg.AssetExecutionContext, year: ReportingYear, frames: Mapping[dg.AssetKey, pl.DataFrame],
           schemas: Mapping[dg.AssetKey, object], extra: Mapping | None = None):
-    """Yield each selected output, then its blocking check."""
+    """Each selected output and its blocking check; if any check fails, nothing is stored and every cohort of
+    the step keeps its last good output for the year."""
     selected = context.selected_asset_keys
     selected_checks = context.selected_asset_check_keys
+    outputs, results = [], []
     for key, df in frames.items():
         if key not in selected:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", dg.BetaWarning)
-            out = dg.Output(df, output_name=key.to_python_identifier(), data_version=content_version(df),
-                            metadata={**count_metadata(year, df), **(extra or {})})
-        yield out
+            outputs.append(dg.Output(df, output_name=key.to_python_identifier(), data_version=content_version(df),
+                                     metadata={**count_metadata(year, df), **(extra or {})}))
         if dg.AssetCheckKey(key, CHECK_NAME) in selected_checks:
             schema = schemas.get(key) or checks.cohort_schema(year)
-            yield checks.check_result(key, CHECK_NAME, schema, df)
+            results.append(checks.check_result(key, CHECK_NAME, schema, df))
+    yield from emit_checked(outputs, results, what="cohorts", context=context)
 
 
 #: For ``definitions.py``: the cohort assets and their (separately defined) checks. The blocking checks are

@@ -12,7 +12,8 @@ Each table carries a data version computed from its content, so a resubmission t
 version and nothing downstream re-runs. Each has two blocking checks per year: ``landing_files_read`` (every file
 of the source could be read, none was left out, every value could be read as its type) and ``valid_table`` (the
 pandera model: types, code lists, formats and the DfE return rules the cohorts rely on). A year that fails is held
-back from the cohorts until the returns are fixed. Metadata holds counts only: rows per LA, problems per file and
+back from the cohorts until the returns are fixed, and keeps its last good tables: nothing of a return that fails
+is stored (:func:`cin_outcomes.checks.emit_checked`). Metadata holds counts only: rows per LA, problems per file and
 rule, failures per rule with the file and row where they are; never a child's identifier or value.
 """
 
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
+from cin_outcomes.checks import emit_checked
 from cin_outcomes.geography import las_in_year
 from cin_outcomes.ingest.npd import npd_path, read_npd_module, table_name
 from cin_outcomes.ingest.report import CheckOutcome, IngestError, Problem, problem_summary
@@ -223,15 +225,16 @@ def _emit_return(context: dg.AssetExecutionContext, landing: LandingRoot, source
     for name in names:
         outcomes[name] = validate_table(name, result.tables[name], related=related,
                                         sources=result.sources.get(name, {}))
-    for name in names:
-        df = result.tables[name]
-        yield versioned_output(df, output_name=name, metadata=_return_metadata(result, name, source))
+    outputs = [versioned_output(result.tables[name], output_name=name,
+                                metadata=_return_metadata(result, name, source)) for name in names]
     what = "CIN census" if source == CIN_CENSUS else "SSDA903"
+    checks = []
     for name in names:
         key = dg.AssetKey([GROUP, name])
         problems = [p for p in result.problems_for(source) if p.table in (None, name)]
-        yield read_check(key, problems, what)
-        yield valid_check(key, outcomes[name])
+        checks += [read_check(key, problems, what), valid_check(key, outcomes[name])]
+    # A year failing a blocking check keeps its last good tables: nothing of this return is stored.
+    yield from emit_checked(outputs, checks, what=f"{what} tables", context=context)
 
 
 def _outs(names: list[str]) -> dict[str, dg.AssetOut]:
@@ -313,12 +316,12 @@ def _npd_asset(module: str) -> dg.AssetsDefinition:
         year = year_of(context)
         df, problems, note = read_year_module(landing.root, year, module)
         outcome = validate_table(name, df, year=year)
-        yield versioned_output(df, metadata={
+        output = versioned_output(df, metadata={
             **_year_meta(year), "academic_year": academic_year_label(year), "delivery": note, "rows": df.height,
             "rows_by_school_la": rows_by_la_table(df, year, LA_COLUMN[module]),
         })
-        yield read_check(key, problems, f"NPD {module}")
-        yield valid_check(key, outcome)
+        checks = [read_check(key, problems, f"NPD {module}"), valid_check(key, outcome)]
+        yield from emit_checked(output, checks, what=f"NPD {module} module", context=context)
 
     return _asset
 
