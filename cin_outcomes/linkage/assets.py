@@ -21,6 +21,7 @@ import pandera.errors
 import pandera.polars as pa
 import polars as pl
 
+from cin_outcomes.automation import UPSTREAM_DATA_CHANGED
 from cin_outcomes.cohorts.assets import INGEST_INPUTS, cohort_key
 from cin_outcomes.cohorts.rules import RULES_VERSION, valid_upn
 from cin_outcomes.cohorts.spec import COHORTS, Cohort
@@ -166,6 +167,7 @@ def _table(df: pl.DataFrame) -> dg.MetadataValue:
     partitions_def=input_years,
     code_version=code_version("cohort_children"),
     kinds={"polars"},
+    automation_condition=UPSTREAM_DATA_CHANGED,
     ins={
         **{_cohort_input(c): dg.AssetIn(key=cohort_key(c)) for c in COHORTS},
         "cin_children": dg.AssetIn(key=INGEST_INPUTS["cin_children"], partition_mapping=EVER_6_YEARS),
@@ -226,6 +228,7 @@ def check_match_rates(rates: pl.DataFrame) -> tuple[bool, dict]:
     partitions_def=published_years,
     code_version=code_version("match_rates", *MATCH_POPULATIONS),
     kinds={"polars"},
+    automation_condition=UPSTREAM_DATA_CHANGED,
     ins={"children": dg.AssetIn(key=CHILDREN_KEY),
          **{f"npd_{m}": dg.AssetIn(key=npd_key(m)) for m in NPD_MODULES}},
     check_specs=[dg.AssetCheckSpec(

@@ -90,15 +90,14 @@ def sex_label(code: str | pl.Expr) -> pl.Expr:
     return c.replace_strict(SEX, default=None, return_dtype=pl.Utf8)
 
 
-def pupil_characteristics(census: pl.DataFrame) -> pl.DataFrame:
-    """``upn`` and the breakdown columns of each pupil of a (de-duplicated) spring census frame.
+def characteristic_exprs() -> dict[str, pl.Expr]:
+    """The breakdown columns as expressions over spring census columns.
 
     ``sen_primary_need`` is ``No primary need`` for pupils without SEN provision, and ``Unknown`` for a pupil
     with provision but no type recorded.
     """
     sen = pl.col("SENprovision")
-    return census.select(
-        upn=pl.col("UPN"),
+    return dict(
         sex=sex_label("Gender").fill_null(UNKNOWN),
         ethnicity_major=pl.col("EthnicGroupMajor").replace_strict(ETHNICITY_MAJOR, default=UNKNOWN,
                                                                   return_dtype=pl.Utf8),
@@ -110,6 +109,11 @@ def pupil_characteristics(census: pl.DataFrame) -> pl.DataFrame:
         establishment_type_group=pl.when(pl.col("AcademyFlag")).then(pl.lit(ACADEMY))
         .when(pl.col("AcademyFlag").not_()).then(pl.lit(LA_MAINTAINED)).otherwise(pl.lit(UNKNOWN)),
     )
+
+
+def pupil_characteristics(census: pl.DataFrame) -> pl.DataFrame:
+    """``upn`` and the breakdown columns of each pupil of a (de-duplicated) spring census frame."""
+    return census.select(upn=pl.col("UPN"), **characteristic_exprs())
 
 
 def unknown_characteristics() -> dict[str, pl.Expr]:

@@ -91,11 +91,12 @@ def candidate_upns(children: pl.DataFrame, cin_children: pl.DataFrame | Iterable
 
 def _candidate_rows(children: pl.DataFrame) -> pl.DataFrame:
     """One row per child and candidate, with its ``rank``; former UPNs that are another child's UPN dropped."""
-    ids = children.select(*IDENTITY, "candidates").unique(subset=IDENTITY, keep="first")
+    ids = children.select(*IDENTITY, "candidates").filter(pl.col("candidates").list.len() > 0)
+    ids = ids.unique(subset=IDENTITY, keep="first")
     rows = (
-        ids.explode("candidates").unnest("candidates")
+        ids.with_columns(rank=pl.int_ranges(0, pl.col("candidates").list.len(), dtype=pl.UInt32))
+        .explode(["candidates", "rank"]).unnest("candidates")
         .filter(pl.col("upn").is_not_null())
-        .with_columns(rank=pl.int_range(pl.len()).over(IDENTITY))
     )
     current = rows.filter(pl.col("kind") == UPN).select("upn").unique()
     return rows.filter((pl.col("kind") == UPN) | ~pl.col("upn").is_in(current["upn"].implode()))
@@ -108,11 +109,11 @@ def match(children: pl.DataFrame, population: pl.DataFrame | pl.Series) -> pl.Da
     pop = pl.DataFrame({"upn": upns.drop_nulls().unique()})
     hits = (
         _candidate_rows(children).join(pop, on="upn", how="semi")
-        .sort([*IDENTITY, "rank"])
-        .unique(subset=IDENTITY, keep="first", maintain_order=True)
+        .sort("rank")
+        .unique(subset=IDENTITY, keep="first", maintain_order=True)   # the first candidate found
         .select(*IDENTITY, matched_upn=pl.col("upn"), matched_by=pl.col("kind"))
     )
-    return children.join(hits, on=IDENTITY, how="left")
+    return children.join(hits, on=IDENTITY, how="left", maintain_order="left")
 
 
 def has_candidate() -> pl.Expr:

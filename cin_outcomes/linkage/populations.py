@@ -41,10 +41,7 @@ from cin_outcomes.linkage.characteristics import (
     PUPIL_BREAKDOWNS,
     TOTAL,
     UNKNOWN,
-    ETHNICITY_MAJOR,
-    NO_PRIMARY_NEED,
-    PRIMARY_NEED,
-    SEN_PROVISION,
+    characteristic_exprs,
     pupil_characteristics,
     sex_label,
 )
@@ -59,16 +56,25 @@ def _module(modules: Mapping[str, pl.DataFrame], name: str) -> pl.DataFrame:
     return pl.DataFrame(schema=MODULES[name]) if df is None else df
 
 
+def _resolve(df: pl.DataFrame, upn: str, order: list, descending: list[bool]) -> pl.DataFrame:
+    """``df`` with one row per UPN: unique UPNs as they are (in their order), then the duplicated ones resolved
+    by sorting on ``order`` (only the duplicates are sorted). Deterministic for a given input order."""
+    if df[upn].null_count():
+        df = df.filter(pl.col(upn).is_not_null())
+    mask = df[upn].is_duplicated()
+    if not mask.any():
+        return df
+    dup = pl.lit(mask)
+    single = df.filter(~dup)
+    dups = (df.filter(dup).sort([upn, *order], descending=[False, *descending], nulls_last=True)
+            .unique(subset=upn, keep="first", maintain_order=True))
+    return pl.concat([single, dups.select(single.columns)])
+
+
 def dedupe_census(census: pl.DataFrame) -> pl.DataFrame:
     """One spring census record per UPN (main registration, latest entry, lowest LAESTAB)."""
-    return (
-        census.filter(pl.col("UPN").is_not_null())
-        .with_columns(_order=pl.col("EnrolStatus").replace_strict(ENROLMENT_ORDER, default=2, return_dtype=pl.Int8))
-        .sort(["UPN", "_order", "EntryDate", "LAESTAB", "URN"], descending=[False, False, True, False, False],
-              nulls_last=True)
-        .unique(subset="UPN", keep="first", maintain_order=True)
-        .drop("_order")
-    )
+    order = pl.col("EnrolStatus").replace_strict(ENROLMENT_ORDER, default=2, return_dtype=pl.Int8)
+    return _resolve(census, "UPN", [order, "EntryDate", "LAESTAB", "URN"], [False, True, False, False])
 
 
 def dedupe_results(df: pl.DataFrame, prefix: str, census: pl.DataFrame) -> pl.DataFrame:
@@ -77,19 +83,17 @@ def dedupe_results(df: pl.DataFrame, prefix: str, census: pl.DataFrame) -> pl.Da
     ids = {upn, laestab, urn, f"{prefix}_LA", f"{prefix}_ACADYR", f"{prefix}_SEX"}
     outcomes = [c for c in df.columns if c not in ids]
     at_school = census.select(pl.col("UPN").alias(upn), pl.col("LAESTAB").alias("_census_laestab"))
-    return (
-        df.filter(pl.col(upn).is_not_null())
-        .join(at_school, on=upn, how="left")
-        .with_columns(
-            _at_census=(pl.col(laestab) == pl.col("_census_laestab")).fill_null(False),
-            _complete=pl.sum_horizontal(*(pl.col(c).is_not_null().cast(pl.Int32) for c in outcomes))
-            if outcomes else pl.lit(0),
-        )
-        .sort([upn, "_at_census", "_complete", laestab, urn], descending=[False, True, True, False, False],
-              nulls_last=True)
-        .unique(subset=upn, keep="first", maintain_order=True)
-        .drop("_census_laestab", "_at_census", "_complete")
-    )
+    if df[upn].null_count():
+        df = df.filter(pl.col(upn).is_not_null())
+    mask = df[upn].is_duplicated()
+    if not mask.any():
+        return df
+    dups = df.filter(mask).join(at_school, on=upn, how="left")
+    at_census = (pl.col(laestab) == pl.col("_census_laestab")).fill_null(False)
+    complete = (pl.sum_horizontal(*(pl.col(c).is_not_null().cast(pl.Int32) for c in outcomes)) if outcomes
+                else pl.lit(0))
+    resolved = _resolve(dups, upn, [at_census, complete, laestab, urn], [True, True, False, False])
+    return pl.concat([df.filter(~mask), resolved.select(df.columns)])
 
 
 def _with_characteristics(df: pl.DataFrame, upn: str, chars: pl.DataFrame, sex_col: str | None = None,
@@ -97,7 +101,7 @@ def _with_characteristics(df: pl.DataFrame, upn: str, chars: pl.DataFrame, sex_c
     """``df`` with ``upn`` and the census characteristics (``Unknown`` without a census record)."""
     c = chars.drop(*drop)
     out = df.rename({upn: "upn"}) if upn != "upn" else df
-    out = out.join(c, on="upn", how="left")
+    out = out.join(c, on="upn", how="left", maintain_order="left")
     fills = {col: pl.col(col).fill_null(UNKNOWN) for col in PUPIL_BREAKDOWNS if col in c.columns and col != "sex"}
     sex = pl.col("sex")
     if sex_col is not None:
@@ -105,44 +109,30 @@ def _with_characteristics(df: pl.DataFrame, upn: str, chars: pl.DataFrame, sex_c
     return out.with_columns(sex=sex.fill_null(UNKNOWN), **fills)
 
 
+def _census_columns(df: pl.DataFrame) -> pl.DataFrame:
+    return df.select(pl.col("UPN").alias("upn"), **characteristic_exprs(), NCyearActual="NCyearActual",
+                     SENprovision="SENprovision", PrimarySENtype="PrimarySENtype", FSMeligible="FSMeligible",
+                     PhaseType="PhaseType", AcademyFlag="AcademyFlag")
+
+
 def census_population(modules: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     """Pupils on a state-funded school roll on spring census day."""
-    census = dedupe_census(_module(modules, "school_census"))
-    chars = pupil_characteristics(census)
-    keep = census.select(pl.col("UPN").alias("upn"), "NCyearActual", "SENprovision", "PrimarySENtype",
-                         "FSMeligible", "PhaseType", "AcademyFlag")
-    return chars.join(keep, on="upn", how="left")
+    return _census_columns(dedupe_census(_module(modules, "school_census")))
 
 
 def census_and_ap_population(modules: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    """Census pupils plus children in LA-arranged alternative provision not on a state-funded school roll."""
+    """Census pupils plus children in LA-arranged alternative provision not on a state-funded school roll (no
+    school phase or academy status: ``Unknown``)."""
     census = census_population(modules)
     ap = (
         _module(modules, "ap_census").filter(pl.col("UPN").is_not_null())
         .sort(["UPN", "EntryDate", "URN"], descending=[False, True, False], nulls_last=True)
         .unique(subset="UPN", keep="first", maintain_order=True)
         .filter(~pl.col("UPN").is_in(census["upn"].implode()))
+        .with_columns(NCyearActual=pl.lit(None, pl.Utf8), PhaseType=pl.lit(None, pl.Utf8),
+                      AcademyFlag=pl.lit(None, pl.Boolean))
     )
-    sen = pl.col("SENprovision")
-    ap_rows = ap.select(
-        upn=pl.col("UPN"),
-        sex=sex_label("Gender").fill_null(UNKNOWN),
-        ethnicity_major=pl.col("EthnicGroupMajor").replace_strict(ETHNICITY_MAJOR, default=UNKNOWN,
-                                                                  return_dtype=pl.Utf8),
-        sen_provision=sen.replace_strict(SEN_PROVISION, default=UNKNOWN, return_dtype=pl.Utf8),
-        sen_primary_need=pl.when(sen == "N").then(pl.lit(NO_PRIMARY_NEED))
-        .otherwise(pl.col("PrimarySENtype").replace_strict(PRIMARY_NEED, default=UNKNOWN, return_dtype=pl.Utf8))
-        .fill_null(UNKNOWN),
-        phase_type_grouping=pl.lit(UNKNOWN),
-        establishment_type_group=pl.lit(UNKNOWN),
-        NCyearActual=pl.lit(None, pl.Utf8),
-        SENprovision=sen,
-        PrimarySENtype=pl.col("PrimarySENtype"),
-        FSMeligible=pl.col("FSMeligible"),
-        PhaseType=pl.lit(None, pl.Utf8),
-        AcademyFlag=pl.lit(None, pl.Boolean),
-    )
-    return pl.concat([census, ap_rows], how="vertical_relaxed")
+    return pl.concat([census, _census_columns(ap)], how="vertical_relaxed")
 
 
 def _key_stage(prefix: str, module: str, keep: Callable[[pl.DataFrame], pl.DataFrame] = lambda d: d):
@@ -176,7 +166,7 @@ def exclusions_population(modules: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
              Suspensions=(pl.col("Category") == "SUSP").sum().cast(pl.Int32))
         .rename({"UPN": "upn"})
     )
-    return pupils.join(ex, on="upn", how="left").with_columns(
+    return pupils.join(ex, on="upn", how="left", maintain_order="left").with_columns(
         PermanentlyExcluded=pl.col("PermanentlyExcluded").fill_null(False),
         Suspensions=pl.col("Suspensions").fill_null(0),
     )

@@ -30,7 +30,7 @@ import polars as pl
 from cin_outcomes.linkage.care import CLA_AT_31_MARCH_GROUPS
 from cin_outcomes.linkage.characteristics import TOTAL
 from cin_outcomes.outcomes.families import ALL_PUPILS
-from cin_outcomes.outcomes.levels import GEO_COLUMNS, LEVELS, LOCAL_AUTHORITY, all_units, level_order, units
+from cin_outcomes.outcomes.levels import GEO_COLUMNS, LEVELS, LOCAL_AUTHORITY, NATIONAL, all_units, level_order, units
 from cin_outcomes.outcomes.measures import Measure, quantities
 from cin_outcomes.years import ReportingYear
 
@@ -67,24 +67,34 @@ def aggregate(linked: pl.DataFrame, measures: Sequence[Measure], by: Sequence[st
     if bad:
         raise ValueError(f"grouping sets use columns that are not free breakdowns in by: {sorted(set(bad))}")
 
-    lf = linked.lazy()
+    roots = {r for q in qs.values() for r in q.expr.meta.root_names()}
+    need = {"reporting_year", "time_period", "social_care_group", "la_code", "child_key", *by, *pre, *sds, *roots}
+    lf = linked.lazy().select([c for c in linked.columns if c in need])
     for c in pre:
         if c not in by:
             lf = lf.filter(pl.col(c) == TOTAL)
     grouped_pre = [c for c in pre if c in by]
     aggs = [q.agg() for q in qs.values()] + [pl.col(sd).max().alias(sd) for sd in sds]
+    social = lf.filter(pl.col("la_code").is_not_null())
+    pupils = lf.filter(pl.col("la_code").is_null())  # the All pupils comparison: England only
 
-    plans = []
-    for level, u in units(lf, levels):
-        if level != LOCAL_AUTHORITY:
-            u = (u.sort(["la_code", "child_key", *grouped_pre], nulls_last=True)
+    frames = []
+    for level, u in units(social, levels):
+        if level != LOCAL_AUTHORITY:  # each child once in the unit: the row of their lowest LA code
+            u = (u.sort(["child_key", "la_code"])
                  .unique(subset=[*KEY, "child_key", *grouped_pre], keep="first", maintain_order=True))
+            if level == NATIONAL:
+                _, p = next(units(pupils, [NATIONAL]))
+                u = pl.concat([u, p.select(u.collect_schema().names())])
+        base = u.collect()
+        plans = []
         for s in sets:
-            keyed = u.filter(pl.all_horizontal(*(pl.col(c).is_not_null() for c in s))) if s else u
-            plan = keyed.group_by([*KEY, *grouped_pre, *s]).agg(aggs).with_columns(
-                *(pl.lit(TOTAL).alias(c) for c in free if c not in s))
-            plans.append(plan)
-    frames = pl.collect_all(plans) if plans else []
+            keyed = base.lazy().filter(pl.all_horizontal(*(pl.col(c).is_not_null() for c in s))) if s \
+                else base.lazy()
+            plans.append(keyed.group_by([*KEY, *grouped_pre, *s]).agg(aggs).with_columns(
+                *(pl.lit(TOTAL).alias(c) for c in free if c not in s)))
+        frames += pl.collect_all(plans)
+        del base
     cols = [*KEY, *by, *qs, *sds]
     out = (pl.concat([f.select(cols) for f in frames], how="vertical_relaxed") if frames
            else pl.DataFrame(schema={**{c: pl.Utf8 for c in [*KEY, *by]},

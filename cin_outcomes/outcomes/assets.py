@@ -22,6 +22,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
+from cin_outcomes.automation import UPSTREAM_DATA_CHANGED
 from cin_outcomes.linkage.assets import CHILDREN_KEY, LINKAGE_VERSION, content_version, npd_key, one
 from cin_outcomes.outcomes import checks
 from cin_outcomes.outcomes.datasets import linked_dataset
@@ -106,6 +107,7 @@ def build_outcome_asset(family: Family) -> dg.AssetsDefinition:
         partitions_def=published_years,
         code_version=code_version(family),
         kinds={"polars"},
+        automation_condition=UPSTREAM_DATA_CHANGED,
         ins={"children": dg.AssetIn(key=CHILDREN_KEY, partition_mapping=mapping),
              **{f"npd_{m}": dg.AssetIn(key=npd_key(m), partition_mapping=mapping) for m in family.modules}},
         check_specs=[

@@ -72,7 +72,7 @@ def linked_dataset(family: Family, children: pl.DataFrame, modules: Mapping[str,
     matched = match(kids, pop).filter(pl.col("matched_upn").is_not_null())
     linked = (
         matched.rename({"sex": "_sc_sex", "ethnicity": "_sc_ethnicity"})
-        .join(pop, left_on="matched_upn", right_on="upn", how="inner")
+        .join(pop, left_on="matched_upn", right_on="upn", how="inner", maintain_order="left_right")
         .with_columns(
             sex=pl.when(pl.col("sex") == UNKNOWN).then(
                 pl.col("_sc_sex").replace_strict(SEX, default=UNKNOWN, return_dtype=pl.Utf8)).otherwise("sex"),
@@ -91,6 +91,8 @@ def linked_dataset(family: Family, children: pl.DataFrame, modules: Mapping[str,
         df = df.with_columns(time_period=pl.lit(year.time_period))
         return df.select([pl.col(c) if c in df.columns else pl.lit(None, pl.Utf8).alias(c) for c in cols])
 
-    out = pl.concat([shape(linked), shape(all_pupils)], how="vertical_relaxed")
-    sort = ["social_care_group", "la_code", "child_key", *family.pretotalled]
-    return out.sort(sort, nulls_last=True)
+    # social care rows by group, LA and child (stable: ties keep the linkage frame's order); then all pupils in
+    # the population's order
+    linked = shape(linked).sort(["social_care_group", "la_code", "child_key", *family.pretotalled],
+                                maintain_order=True)
+    return pl.concat([linked, shape(all_pupils)], how="vertical_relaxed")

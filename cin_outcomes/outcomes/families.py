@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from cin_outcomes.cohorts.spec import COHORTS, Cohort
+from cin_outcomes.cohorts.spec import COHORTS
 from cin_outcomes.linkage.populations import POPULATIONS, Population
 from cin_outcomes.outcomes.measures import (
     ConfidenceInterval, Measure, Quantity, average, count, percentage, quantities, rate,
