@@ -25,6 +25,9 @@ KS2_POINTS_PER_SD = 8.0
 TA_BANDS = {"GDS": 1.7, "EXS": 0.0, "WTS": -1.3, "PKF": -2.3}
 #: KS1 teacher assessment points for the KS1 average point score used as KS2 prior attainment.
 KS1_POINTS = {"GDS": 21.0, "EXS": 17.0, "WTS": 13.0, "PKF": 7.0, "BLW": 3.0}
+#: Share of a cohort's KS2 progress error (for a group) corrected in the positioning of the next KS1 cohorts.
+PROGRESS_GAIN = 0.5
+KS1_POINTS_PER_SD = 4.0  # KS1 average points per latent sd near the middle of the distribution (first step)
 #: Nominal scaled scores of KS2 writing teacher assessments for writing progress.
 KS2_WRITING_NOMINAL = {"GDS": 113.0, "EXS": 103.0, "WTS": 91.0, "PKF": 76.0, "BLW": 70.0}
 NOMINAL_BELOW_TEST = 79.0  # prior attainment / progress score of pupils working below the test standard
@@ -167,19 +170,46 @@ def ks1(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     pid = sim.pid[idx]
     z = stage_latent(sim, roll, sel, "ks1", site)
     g = roll.group[sel]
-    out = {}
-    for s, m in (("read", "ks1_read_exp"), ("writ", "ks1_writ_exp"), ("mat", "ks1_mat_exp"),
-                 ("sci", "ks1_sci_exp")):
-        zs = z - SUBJECT_SEX[s] * (sim.male[idx] - 0.5) * 2 + 0.5 * sim.draw.normal(pid, "ks1", s)
-        # no published KS1 figures by group: groups sit where the year's KS2 puts them, plus the ground they
-        # lose between KS1 and KS2 (their published KS2 progress, in latent units)
-        for code, shift in sim.ks2_group_shift.get(s if s != "sci" else "read", {}).items():
-            zs[g == code] += shift + _ks2_lost_ground(sim, code)
-        all_r, _ = _rates(sim, a, m)
-        d = zs - group_cuts(zs, g, all_r, {})
-        out[s] = np.where(d >= 0, "EXS", "HNM") if s == "sci" else _ta(d)
-    aps = (np.vectorize(KS1_POINTS.get)(out["mat"]) + (np.vectorize(KS1_POINTS.get)(out["read"])
-                                                          + np.vectorize(KS1_POINTS.get)(out["writ"])) / 2) / 2
+    eps = {s: 0.5 * sim.draw.normal(pid, "ks1", s) for s in ("read", "writ", "mat", "sci")}
+
+    def assess(boost: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        out = {}
+        for s, m in (("read", "ks1_read_exp"), ("writ", "ks1_writ_exp"), ("mat", "ks1_mat_exp"),
+                     ("sci", "ks1_sci_exp")):
+            zs = z + boost - SUBJECT_SEX[s] * (sim.male[idx] - 0.5) * 2 + eps[s]
+            # no published KS1 figures by group: this year's groups sit where this year's KS2 puts them
+            for code, shift in sim.ks2_group_shift.get(s if s != "sci" else "read", {}).items():
+                zs[g == code] += shift
+            all_r, _ = _rates(sim, a, m)
+            d = zs - group_cuts(zs, g, all_r, {})
+            out[s] = np.where(d >= 0, "EXS", "HNM") if s == "sci" else _ta(d)
+        pts = {s: np.vectorize(KS1_POINTS.get)(out[s]) for s in ("read", "writ", "mat")} if len(z) else \
+            {s: np.zeros(0) for s in ("read", "writ", "mat")}
+        return out, (pts["mat"] + (pts["read"] + pts["writ"]) / 2) / 2
+
+    boost = np.zeros(len(z))
+    out, aps = assess(boost)
+    if a + 4 <= sim.last and len(z) and sim.ks2_slope is not None:
+        # Pupils in a social care group at KS2 (four years on) have the KS1 attainment that gives them their
+        # published KS2 progress: mean KS1 points = national + (their KS2 score gap - their progress) / slope.
+        g_ks2, _ = sim.groups(a + 4, idx)
+        nat = float(aps.mean())
+        for _ in range(2):
+            step = np.zeros(len(z))
+            for code, name in GROUP_NAMES.items():
+                fut = g_ks2 == code
+                progs = [sim.targets.nearest(a + 4, name, m) for m in ("ks2_read_prog", "ks2_mat_prog")]
+                gap = sim.ks2_score_gap.get(code)
+                if fut.sum() < 2 or gap is None or any(p is None for p in progs):
+                    continue
+                corr = sim.ks2_progress_error.get(code, 0.0)
+                sim.ks1_correction_used.setdefault(a, {})[code] = corr
+                want = nat + (gap - float(np.mean(progs)) + corr) / sim.ks2_slope
+                step[fut] = (want - float(aps[fut].mean())) / KS1_POINTS_PER_SD
+            if not step.any():
+                break
+            boost += step
+            out, aps = assess(boost)
     sim.ks1_aps[idx] = aps
     cols = {"KS1_ACADYR": np.full(len(idx), _acad(a)), "KS1_UPN": idx}
     cols.update(_school_cols(sim, roll, site, "KS1_"))
@@ -189,14 +219,6 @@ def ks1(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
                  "KS1_WRITEXP": np.isin(out["writ"], ["EXS", "GDS"]),
                  "KS1_MATEXP": np.isin(out["mat"], ["EXS", "GDS"]), "KS1_SCIEXP": out["sci"] == "EXS"})
     return _frame(sim, cols, "KS1_UPN", "KS1_SEX")
-
-
-def _ks2_lost_ground(sim: Simulation, code: int) -> float:
-    """Mean published KS2 progress of a group (reading, writing, maths, all years) in latent sd, negated."""
-    vals = [v for m in ("ks2_read_prog", "ks2_writ_prog", "ks2_mat_prog")
-            for y in range(sim.first, sim.last + 1)
-            if (v := sim.targets(y, GROUP_NAMES[code], m)) is not None]
-    return -float(np.mean(vals)) / KS2_POINTS_PER_SD if vals else 0.0
 
 
 def _ks2_scores(ds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -350,6 +372,26 @@ def ks2(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     cols["KS2_MATPROGSCORE"] = _progress(scores["mat"], prior, 0.5)
     # prior attainment for KS4: mean of reading and maths scaled scores (or the one sat)
     sim.ks2_prior[idx] = _ks2_prior(d)
+    # for the next KS1 cohorts: slope of KS2 scores on KS1 points, and each group's mean score gap
+    rm = _ks2_prior(d)  # mean of the reading and maths scores sat
+    ks1 = sim.ks1_aps[idx]
+    ok = ~np.isnan(rm) & ~np.isnan(ks1)
+    if ok.sum() > 10:
+        sim.ks2_slope = float(np.polyfit(ks1[ok], rm[ok], 1)[0])
+    if (~np.isnan(rm)).any():
+        nat = float(np.nanmean(rm))
+        prog = (cols["KS2_READPROGSCORE"] + cols["KS2_MATPROGSCORE"]) / 2
+        for code, name in GROUP_NAMES.items():
+            sel_g = (g == code) & ~np.isnan(rm)
+            if sel_g.sum() >= 2:
+                sim.ks2_score_gap[code] = float(rm[sel_g].mean()) - nat
+            # the part of a group's progress the KS1 positioning missed, fed back (integrally) to later cohorts
+            has = (g == code) & ~np.isnan(prog)
+            targets = [sim.targets.nearest(a, name, m) for m in ("ks2_read_prog", "ks2_mat_prog")]
+            used = sim.ks1_correction_used.get(a - 4, {}).get(code)
+            if has.sum() >= 10 and used is not None and all(t is not None for t in targets):
+                miss = float(prog[has].mean()) - float(np.mean(targets))
+                sim.ks2_progress_error[code] = used + PROGRESS_GAIN * miss
     return _frame(sim, cols, "KS2_UPN", "KS2_SEX")
 
 

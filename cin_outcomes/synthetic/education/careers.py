@@ -180,6 +180,11 @@ class Simulation:
         #: national slope of KS4 Attainment 8 on KS2 prior attainment (points per scaled-score point), updated by
         #: each KS4 cohort; the starting value is the model's own at the default settings
         self.ks4_slope = 2.2
+        #: slope of KS2 scaled scores on KS1 points and each group's KS2 score gap, from the latest KS2 cohort
+        self.ks2_slope: float | None = None
+        self.ks2_score_gap: dict[int, float] = {}
+        self.ks2_progress_error: dict[int, float] = {}
+        self.ks1_correction_used: dict[int, dict[int, float]] = {}
         self._drift: dict[str, np.ndarray] = {}
         self._traits: dict[str, np.ndarray] = {}
         self._drift_year: dict[str, int] = {}
