@@ -241,6 +241,9 @@ def test_a_year_whose_groups_do_not_add_up_is_held_back(tmp_path):
              if e.asset_key == outcome_key(FAMILIES["school_type"]) and e.check_name == CHECK_GROUPS)
     problems = e.metadata["failures_by_rule"].value
     assert any(p.get("las") == ["202"] for p in problems)
+    # The failing year stores nothing (emit_checked): no earlier output, so no file until the checks pass.
+    assert not (tmp_path / "outcomes" / "school_type" / f"{Y23.partition_key}.parquet").exists()
+    assert (tmp_path / "outcomes" / "school_type" / f"{Y24.partition_key}.parquet").exists()
     # 2024-25 proceeds, except its exclusions, which are those of 2023/24 for the 2023-24 groups.
     failed24 = {e.asset_key for e in results[("outcomes", Y24)].get_asset_check_evaluations() if not e.passed}
     assert failed24 == {outcome_key(FAMILIES["exclusions"])}

@@ -22,6 +22,7 @@ import pandera.polars as pa
 import polars as pl
 
 from cin_outcomes.automation import UPSTREAM_DATA_CHANGED
+from cin_outcomes.checks import emit_checked
 from cin_outcomes.cohorts.assets import INGEST_INPUTS, cohort_key
 from cin_outcomes.cohorts.rules import RULES_VERSION, valid_upn
 from cin_outcomes.cohorts.spec import COHORTS, Cohort
@@ -192,12 +193,13 @@ def linkage_cohort_children(context: dg.AssetExecutionContext, **inputs) -> Iter
     counts = group_counts(df)
     window = len(frames(inputs["cla_episodes"]))
     context.log.info(f"linkage frame {year.label}: {df.height:,} child-group rows from {len(cohorts)} groups")
-    yield _output(df, data_version=content_version(df), metadata={
+    output = _output(df, data_version=content_version(df), metadata={
         "reporting_year": year.label, "time_period": year.time_period, "rows": df.height,
         "years_of_returns_read": window, "children_by_group": _table(counts)})
     passed, meta = validate(linkage_schema(year), df)
-    yield dg.AssetCheckResult(asset_key=CHILDREN_KEY, check_name=CHECK_CHILDREN, passed=passed,
-                              severity=dg.AssetCheckSeverity.ERROR, metadata=meta)
+    check = dg.AssetCheckResult(asset_key=CHILDREN_KEY, check_name=CHECK_CHILDREN, passed=passed,
+                                severity=dg.AssetCheckSeverity.ERROR, metadata=meta)
+    yield from emit_checked(output, check, what="linkage frame", context=context)
 
 
 # --- match rates ---------------------------------------------------------------------------------------------
@@ -249,12 +251,17 @@ def linkage_match_rates(context: dg.AssetExecutionContext, children: pl.DataFram
     headline = (rates.filter((pl.col("geographic_level") == "National") & (pl.col("pupil_population") == "census"))
                 .select("social_care_group", "t_children", "t_children_with_upn", "t_matched",
                         half_up_expr("pt_matched", 1).alias("pt_matched")))
-    yield _output(rates, data_version=content_version(rates), metadata={
+    output = _output(rates, data_version=content_version(rates), metadata={
         "reporting_year": year.label, "time_period": year.time_period, "rows": rates.height,
         "school_census_match_england": _table(headline)})
     passed, meta = check_match_rates(rates)
-    yield dg.AssetCheckResult(asset_key=MATCH_RATES_KEY, check_name=CHECK_RATES, passed=passed,
-                              severity=dg.AssetCheckSeverity.ERROR, metadata=meta)
+    check = dg.AssetCheckResult(asset_key=MATCH_RATES_KEY, check_name=CHECK_RATES, passed=passed,
+                                severity=dg.AssetCheckSeverity.ERROR, metadata=_json(meta))
+    yield from emit_checked(output, check, what="match rates", context=context)
+
+
+def _json(meta: dict) -> dict:
+    return {k: (dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v) for k, v in meta.items()}
 
 
 assets = [linkage_cohort_children, linkage_match_rates]

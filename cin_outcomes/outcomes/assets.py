@@ -10,7 +10,8 @@ reporting year shows suspensions and permanent exclusions of the previous academ
 
 Each step records a content data version, a code version from the family's measure definitions, counts-only
 metadata (children per group nationally, matches through a former UPN) and two blocking checks per year
-(:mod:`cin_outcomes.outcomes.checks`). A family not collected in a year (KS2 in 2019/20) stores an empty dataset
+(:mod:`cin_outcomes.outcomes.checks`); a year failing one keeps its last good dataset
+(:func:`cin_outcomes.checks.emit_checked`). A family not collected in a year (KS2 in 2019/20) stores an empty dataset
 and says so.
 """
 
@@ -23,6 +24,7 @@ import dagster as dg
 import polars as pl
 
 from cin_outcomes.automation import UPSTREAM_DATA_CHANGED
+from cin_outcomes.checks import emit_checked
 from cin_outcomes.linkage.assets import CHILDREN_KEY, LINKAGE_VERSION, content_version, npd_key, one
 from cin_outcomes.outcomes import checks
 from cin_outcomes.outcomes.datasets import linked_dataset
@@ -133,17 +135,20 @@ def build_outcome_asset(family: Family) -> dg.AssetsDefinition:
         produced = family.available(academic)
         context.log.info(f"{family.key} {year.label} (academic year {academic_year_label(academic)}): "
                          f"{linked.height:,} rows" + ("" if produced else " - not collected that year"))
-        yield _output(linked, data_version=content_version(linked), metadata={
+        output = _output(linked, data_version=content_version(linked), metadata={
             "reporting_year": year.label, "time_period": academic.time_period,
             "academic_year": academic_year_label(academic), "produced": produced,
             **dataset_metadata(family, linked)})
         table = checks.headline(family, linked)
-        ok, meta = checks.rates_within_bounds(family, table)
-        yield dg.AssetCheckResult(asset_key=key, check_name=CHECK_BOUNDS, passed=ok,
-                                  severity=dg.AssetCheckSeverity.ERROR, metadata=_json(meta))
-        ok, meta = checks.groups_add_up(family, table, linked)
-        yield dg.AssetCheckResult(asset_key=key, check_name=CHECK_GROUPS, passed=ok,
-                                  severity=dg.AssetCheckSeverity.ERROR, metadata=_json(meta))
+        ok_b, meta_b = checks.rates_within_bounds(family, table)
+        ok_g, meta_g = checks.groups_add_up(family, table, linked)
+        results = [
+            dg.AssetCheckResult(asset_key=key, check_name=CHECK_BOUNDS, passed=ok_b,
+                                severity=dg.AssetCheckSeverity.ERROR, metadata=_json(meta_b)),
+            dg.AssetCheckResult(asset_key=key, check_name=CHECK_GROUPS, passed=ok_g,
+                                severity=dg.AssetCheckSeverity.ERROR, metadata=_json(meta_g)),
+        ]
+        yield from emit_checked(output, results, what=f"{family.label} linked outcome dataset", context=context)
 
     return _asset
 
