@@ -27,8 +27,8 @@ from cin_outcomes_tests.test_outcomes_absence import absence_rows
 from cin_outcomes_tests.test_outcomes_exclusions import exclusion_rows
 from cin_outcomes_tests.test_outcomes_ks4 import ks4_rows
 
+pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning", "ignore::dagster.PreviewWarning")
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 Y23, Y24 = ReportingYear(2023), ReportingYear(2024)
 YEARS = [ReportingYear(y) for y in range(2017, 2025)]  # inputs of the six-year windows of 2022-23 on
@@ -83,8 +83,8 @@ def stand_ins(store: Store) -> list[dg.AssetsDefinition]:
     return [build(k) for k in store.schemas]
 
 
-def run_all(tmp_path, store: Store) -> tuple[dg.DagsterInstance, dict]:
-    ups = stand_ins(store)
+def run_all(tmp_path, store: Store, ups: list | None = None) -> tuple[dg.DagsterInstance, dict]:
+    ups = ups if ups is not None else stand_ins(store)
     everything = [*ups, *linkage_assets.assets, *outcome_assets.assets]
     instance = dg.DagsterInstance.ephemeral()
     res = {"io_manager": ParquetIOManager(root=str(tmp_path))}
@@ -247,3 +247,23 @@ def test_a_year_whose_groups_do_not_add_up_is_held_back(tmp_path):
     # 2024-25 proceeds, except its exclusions, which are those of 2023/24 for the 2023-24 groups.
     failed24 = {e.asset_key for e in results[("outcomes", Y24)].get_asset_check_evaluations() if not e.passed}
     assert failed24 == {outcome_key(FAMILIES["exclusions"])}
+
+
+def test_a_revised_903_return_re_runs_the_linkage_frames_whose_window_holds_it(tmp_path):
+    store = build_store()
+    ups = stand_ins(store)
+    everything = [*ups, *linkage_assets.assets, *outcome_assets.assets]
+    instance, _ = run_all(tmp_path, store, ups)
+    cursor = dg.evaluate_automation_conditions(defs=everything, instance=instance).cursor
+    # The LA resubmits its 2021-22 SSDA903 return (C's first episode now starts a week later).
+    key, pk = INGEST_INPUTS["Episodes"], "2021-04-01"
+    store.frames[(key, pk)] = store.frames[(key, pk)].with_columns(
+        decom=pl.when(pl.col("rne") == "S").then(pl.col("decom") + pl.duration(days=7)).otherwise("decom"))
+    assert dg.materialize(everything, selection=[key], partition_key=pk, instance=instance,
+                          resources={"io_manager": ParquetIOManager(root=str(tmp_path))}).success
+    result = dg.evaluate_automation_conditions(defs=everything, instance=instance, cursor=cursor)
+    # It is in the six-year windows of the linkage frames of 2021-22 to 2026-27; of those, 2022-23 to 2024-25
+    # were built (run_all), and only they re-run (2021-22 was never built: nothing to revise).
+    assert set(result.get_requested_partitions(CHILDREN_KEY)) == {f"{y}-04-01" for y in range(2022, 2025)}
+    for f in FAMILIES.values():  # nothing downstream yet: the linkage frames have not changed
+        assert not result.get_requested_partitions(outcome_key(f))
