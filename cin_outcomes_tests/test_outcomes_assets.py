@@ -18,7 +18,9 @@ from cin_outcomes.outcomes import assets as outcome_assets
 from cin_outcomes.outcomes.assets import CHECK_BOUNDS, CHECK_GROUPS, OUTCOME_ASSETS, code_version, outcome_key
 from cin_outcomes.outcomes.datasets import linked_dataset
 from cin_outcomes.outcomes.families import FAMILIES, Family
+from cin_outcomes.linkage.characteristics import BREAKDOWN_ITEMS
 from cin_outcomes.partitions import input_years, published_years
+from cin_outcomes.publication.layouts import layout
 from cin_outcomes.synthetic.npd_columns import MODULES
 from cin_outcomes.tables import CIN_CHILDREN, CLA_EPISODES, CLA_HEADER
 from cin_outcomes.years import ReportingYear
@@ -267,3 +269,29 @@ def test_a_revised_903_return_re_runs_the_linkage_frames_whose_window_holds_it(t
     assert set(result.get_requested_partitions(CHILDREN_KEY)) == {f"{y}-04-01" for y in range(2022, 2025)}
     for f in FAMILIES.values():  # nothing downstream yet: the linkage frames have not changed
         assert not result.get_requested_partitions(outcome_key(f))
+
+
+# --- the real files' columns -----------------------------------------------------------------------------------
+
+REAL_FILES = {"ks2_la.csv": "ks2", "ks4_la.csv": "ks4", "absence_la.csv": "absence", "sen_la.csv": "sen",
+              "fsm_la.csv": "fsm", "school_type_la.csv": "school_type",
+              "permanent_exclusions_and_suspensions_la.csv": "exclusions"}
+
+
+@pytest.mark.parametrize("file_name", sorted(REAL_FILES))
+def test_every_indicator_of_the_real_la_file_is_a_column_with_its_decimal_places(file_name):
+    real = layout(file_name)
+    family = FAMILIES[REAL_FILES[file_name]]
+    ours = {c for m in family.measures for c in m.columns}
+    assert set(real.indicator_names) <= ours, sorted(set(real.indicator_names) - ours)
+    by_key = {m.key: m for m in family.measures}
+    for ind in real.indicators:
+        if ind.kind in ("percentage", "average"):
+            assert by_key[ind.name].dp == ind.dp, ind.name
+        if ind.kind == "statistic":  # confidence limits: the average's decimal places
+            m = next(m for m in family.measures if m.ci and ind.name in (m.ci.lower, m.ci.upper))
+            assert m.dp == ind.dp, ind.name
+    # the breakdown the LA absence file has is one of ours, with the same items
+    for f in real.filters:
+        if f.name in family.breakdowns:
+            assert set(f.values) - {"Total"} <= set(BREAKDOWN_ITEMS[f.name]), f.name
