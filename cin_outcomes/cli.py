@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -85,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                                        f"(default {DEFAULT_SCALE})")
     r.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed if generating (default {DEFAULT_SEED})")
     r.add_argument("--landing", type=Path, help="landing folder (default data/landing, or $CIN_OUTCOMES_LANDING)")
-    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="years built side by side (default: 2, or 1 on a one-core machine)")
+    r.add_argument("--quiet", action="store_true", help="no progress messages")
     return parser
 
 
@@ -94,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from cin_outcomes.run import format_summary, run_pipeline
 
-        summary = run_pipeline(landing=args.landing, scale=args.scale, seed=args.seed, progress=not args.quiet)
+        summary = run_pipeline(landing=args.landing, scale=args.scale, seed=args.seed, progress=not args.quiet,
+                               workers=max(1, args.workers))
         print(format_summary(summary))
         return 0 if summary.ok else 1
     from cin_outcomes.synthetic.config import SyntheticConfig

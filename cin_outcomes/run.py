@@ -28,6 +28,10 @@ telemetry:
 """
 
 
+#: Console log level of the runs: the full event log is in the Dagster instance (``make ui``).
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 @dataclass
 class LayerResult:
     name: str
@@ -77,7 +81,7 @@ def ensure_landing(landing: Path, scale: float, seed: int, progress: bool) -> bo
 
 def run_pipeline(*, landing: Path | None = None, warehouse: Path | None = None, output: Path | None = None,
                  dagster_home: Path | None = None, scale: float = 0.02, seed: int = 42,
-                 progress: bool = True) -> RunSummary:
+                 progress: bool = True, workers: int = 2) -> RunSummary:
     root = project_root()
     landing = (landing or Path(os.environ.get("CIN_OUTCOMES_LANDING") or root / "data" / "landing")).resolve()
     warehouse = (warehouse or Path(os.environ.get("CIN_OUTCOMES_WAREHOUSE") or root / "warehouse")).resolve()
@@ -91,44 +95,135 @@ def run_pipeline(*, landing: Path | None = None, warehouse: Path | None = None, 
                          generated=generated)
 
     import dagster as dg
-    from tqdm import tqdm
 
     from cin_outcomes.definitions import build_definitions
     from cin_outcomes.partitions import input_years, published_years
 
     defs = build_definitions()
-    instance = dg.DagsterInstance.get()
-    everything = [*defs.assets, *defs.asset_checks]
+    layers = plan_layers(defs)
+    failed_years: set[str] = set()
+    with _Workers(workers) as pool:
+        for name, pd, parallel_keys, ordered_keys in layers:
+            layer = LayerResult(name)
+            t0 = time.perf_counter()
+            if progress:
+                n = len(pd.get_partition_keys()) if pd is not None else 1
+                print(f"building {name}: {n} year(s) ...", flush=True)
+            if pd is None:
+                if failed_years:
+                    layer.years_failed["all years"] = "not assembled: years failed " + ", ".join(sorted(failed_years))
+                else:
+                    _record(layer, failed_years, None, materialize_keys(parallel_keys + ordered_keys, None))
+            else:
+                pks = pd.get_partition_keys()
+                # years whose steps read only their own year (and earlier layers) run side by side ...
+                if parallel_keys:
+                    for pk, outcome in zip(pks, pool.map(materialize_keys, [parallel_keys] * len(pks), pks)):
+                        _record(layer, failed_years, pk, outcome)
+                # ... steps reading earlier years of the same layer (Ever-6 cohorts) run in year order
+                if ordered_keys:
+                    for pk in pks:
+                        if _label(pk) not in failed_years:
+                            _record(layer, failed_years, pk, materialize_keys(ordered_keys, pk))
+            layer.seconds = round(time.perf_counter() - t0, 1)
+            summary.layers.append(layer)
+    return summary
+
+
+def plan_layers(defs) -> list[tuple[str, object, list, list]]:
+    """``(name, partitions, keys runnable year by year in parallel, keys needing earlier years first)`` per layer."""
+    import dagster as dg
+
+    from cin_outcomes.partitions import input_years, published_years
+
+    graph = defs.resolve_asset_graph()
     by_pd: dict = {}
     for a in defs.assets:
         if isinstance(a, dg.AssetsDefinition) and a.is_executable:
             by_pd.setdefault(a.partitions_def, []).extend(a.keys)
-    plan = [("social care: ingest and cohorts", input_years, by_pd.get(input_years, [])),
-            ("outcomes and tables", published_years, by_pd.get(published_years, [])),
-            ("publication", None, by_pd.get(None, []))]
-    failed_years: set[str] = set()
-    for name, pd, keys in plan:
+    out = []
+    for name, pd in (("social care: ingest and cohorts", input_years), ("outcomes and tables", published_years),
+                     ("publication", None)):
+        keys = sorted(by_pd.get(pd, []), key=lambda k: k.to_user_string())
         if not keys:
             continue
-        layer = LayerResult(name)
-        t0 = time.perf_counter()
-        pks = pd.get_partition_keys() if pd is not None else [None]
-        for pk in tqdm(pks, desc=name, unit="year", disable=not progress, leave=False):
-            label = _label(pk)
-            if pk is None and failed_years:
-                layer.years_failed["all years"] = "not assembled: years failed " + ", ".join(sorted(failed_years))
-                continue
-            result = dg.materialize(everything, selection=keys, partition_key=pk, instance=instance,
-                                    resources=defs.resources, raise_on_error=False,
-                                    tags={"cin_outcomes/launched_by": "cin-outcomes run"})
-            if result.success:
-                layer.years_ok.append(label)
-            else:
-                failed_years.add(label)
-                layer.years_failed[label] = _failure(result)
-        layer.seconds = round(time.perf_counter() - t0, 1)
-        summary.layers.append(layer)
-    return summary
+        layer = set(keys)
+        cross = {k for k in keys for parent in graph.get(k).parent_keys
+                 if parent in layer and _reads_other_years(graph.get_partition_mapping(k, parent))}
+        downstream = set(cross)
+        changed = True
+        while changed:
+            changed = False
+            for k in keys:
+                if k not in downstream and any(p in downstream for p in graph.get(k).parent_keys):
+                    downstream.add(k)
+                    changed = True
+        out.append((name, pd, [k for k in keys if k not in downstream], [k for k in keys if k in downstream]))
+    return out
+
+
+def _reads_other_years(mapping) -> bool:
+    import dagster as dg
+
+    if mapping is None or isinstance(mapping, dg.IdentityPartitionMapping):
+        return False
+    if isinstance(mapping, dg.TimeWindowPartitionMapping):
+        return mapping.start_offset != 0 or mapping.end_offset != 0
+    return True
+
+
+_DEFS = None
+
+
+def materialize_keys(keys: list, pk: str | None) -> tuple[bool, str]:
+    """Materialise ``keys`` for one year (or unpartitioned) in this process's instance; (success, failure)."""
+    import dagster as dg
+
+    from cin_outcomes.definitions import build_definitions
+
+    global _DEFS
+    if _DEFS is None:
+        _DEFS = build_definitions()
+    result = dg.materialize([*_DEFS.assets, *_DEFS.asset_checks], selection=keys, partition_key=pk,
+                            instance=dg.DagsterInstance.get(), resources=_DEFS.resources, raise_on_error=False,
+                            run_config=QUIET, tags={"cin_outcomes/launched_by": "cin-outcomes run"})
+    return result.success, "" if result.success else _failure(result)
+
+
+def _record(layer: LayerResult, failed: set[str], pk: str | None, outcome: tuple[bool, str]) -> None:
+    ok, why = outcome
+    label = _label(pk)
+    if ok:
+        if label not in layer.years_ok:
+            layer.years_ok.append(label)
+    else:
+        failed.add(label)
+        layer.years_failed[label] = why
+        if label in layer.years_ok:
+            layer.years_ok.remove(label)
+
+
+class _Workers:
+    """A pool of worker processes (spawned, not forked: polars and Dagster hold threads) sharing the instance."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.pool = None
+
+    def __enter__(self):
+        if self.n > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(self.n, mp_context=multiprocessing.get_context("spawn"))
+        return self
+
+    def map(self, fn, *iterables):
+        return list(self.pool.map(fn, *iterables)) if self.pool else list(map(fn, *iterables))
+
+    def __exit__(self, *exc):
+        if self.pool:
+            self.pool.shutdown()
 
 
 def _label(pk: str | None) -> str:
