@@ -280,12 +280,12 @@ def publication_summary(pub: Path) -> list[str]:
     rates = [p for p in data if "match" in p.name]
     if rates:
         df = pl.read_csv(rates[0], infer_schema=False)
-        if "geographic_level" in df.columns:
-            nat = df.filter(pl.col("geographic_level") == "National")
-            latest = nat["time_period"].max()
-            lines.append(f"  national match rates {latest} ({rates[0].name}):")
-            pct = [c for c in nat.columns if c.startswith("pt_")]
-            for row in nat.filter(pl.col("time_period") == latest).iter_rows(named=True):
-                group = row.get("social_care_group", "")
-                lines.append("    " + group + ": " + ", ".join(f"{c} {row[c]}" for c in pct[:3]))
+        nat = df.filter(pl.col("geographic_level") == "National")
+        if "pupil_population" in nat.columns:
+            nat = nat.filter(pl.col("pupil_population") == "Spring school census")
+        latest = nat["time_period"].max()
+        lines.append(f"  national match rates to the spring school census, {latest} ({rates[0].name}):")
+        for row in nat.filter(pl.col("time_period") == latest).iter_rows(named=True):
+            lines.append(f"    {row['social_care_group']}: {row['t_children']} children, "
+                         f"{row['pt_children_with_upn']}% with a valid UPN, {row['pt_matched']}% matched")
     return lines
