@@ -143,36 +143,33 @@ def absence(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     x[has] += sim.la_abs[gl[has]] * 1.5
     x = x.astype(np.float64)
     rate = np.zeros(len(x))
+    cells = _cells(T, a, g, ph, "abs_pa10", "abs_severe50")
     for p_code, phase in enumerate(PHASES):
-        in_ph = ph == p_code
-        if not in_ph.any():
+        if p_code not in cells:
             continue
+        group_rows, rest_rows = cells[p_code]
         pa_all, sev_all = T.rate(a, ALL, "abs_pa10", phase), T.rate(a, ALL, "abs_severe50", phase)
-        n_ph = in_ph.sum()
+        n_ph = len(rest_rows) + sum(len(r) for r in group_rows.values())
         need_pa, need_sev = pa_all * n_ph, sev_all * n_ph
-        rest = in_ph.copy()
-        for code, name in GROUP_NAMES.items():
-            cell = in_ph & (g == code)
-            pa, sev = T.rate(a, name, "abs_pa10", phase), T.rate(a, name, "abs_severe50", phase)
-            if pa is None or sev is None or cell.sum() < 2:
-                continue
-            rest &= ~cell
-            rate[cell] = _fit_rates(x[cell], pa, sev)
+        for code, cell in group_rows.items():
+            name = GROUP_NAMES[code]
+            rate[cell] = _fit_rates(x[cell], T.rate(a, name, "abs_pa10", phase), T.rate(a, name, "abs_severe50", phase))
             need_pa -= (rate[cell] >= PA_THRESHOLD).sum()
             need_sev -= (rate[cell] >= SEVERE_THRESHOLD).sum()
-        if rest.sum() >= 2:
-            rate[rest] = _fit_rates(x[rest], max(need_pa, 1) / rest.sum(), max(need_sev, 0.5) / rest.sum())
+        if len(rest_rows) >= 2:
+            rate[rest_rows] = _fit_rates(x[rest_rows], max(need_pa, 1) / len(rest_rows),
+                                         max(need_sev, 0.5) / len(rest_rows))
     rate = _match_totals(T, a, g, rate)
     # sessions possible per term at the term's school; absence sessions per term
     cal = sim.site_cal
     s_terms = [roll.site_aut[sel], roll.site_spr[sel], roll.site_sum[sel]]
-    possible = [np.clip(TERM_SESSIONS[t] + cal[site_ids[s_terms[t]], t], 1, None).astype(np.int64) for t in range(3)]
+    possible = [np.clip(TERM_SESSIONS[t] + cal[site_ids[s_terms[t]], t], 1, None).astype(np.int32) for t in range(3)]
     total = possible[0] + possible[1] + possible[2]
-    absent_total = np.ceil(rate * total - 1e-9).astype(np.int64)  # never below the pupil's rate (10%/50% lines)
+    absent_total = np.ceil(rate * total - 1e-9).astype(np.int32)  # never below the pupil's rate (10%/50% lines)
     w = [possible[t] * np.exp(0.3 * d.normal(pid, "abs-term", a, t)) for t in range(3)]
-    a_aut = np.minimum(possible[0], np.rint(absent_total * w[0] / (w[0] + w[1] + w[2]))).astype(np.int64)
+    a_aut = np.minimum(possible[0], np.rint(absent_total * w[0] / (w[0] + w[1] + w[2]))).astype(np.int32)
     left = absent_total - a_aut
-    a_spr = np.minimum(possible[1], np.rint(left * w[1] / (w[1] + w[2]))).astype(np.int64)
+    a_spr = np.minimum(possible[1], np.rint(left * w[1] / (w[1] + w[2]))).astype(np.int32)
     a_sum = np.minimum(possible[2], left - a_spr)
     over = left - a_spr - a_sum  # capacity overflow (rates near 100%): back to the other terms
     a_aut = np.minimum(possible[0], a_aut + over)
@@ -182,23 +179,24 @@ def absence(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
     noise = 0.5 * d.normal(pid, "abs-unauth", a)
     tot_abs = a_aut + a_spr + a_sum
     nu = np.zeros(len(x))
+    cells = _cells(T, a, g, ph, "abs_overall", "abs_unauth")
     for p_code, phase in enumerate(PHASES):
-        in_ph = ph == p_code
-        cells = [(code, GROUP_NAMES[code]) for code in GROUP_NAMES] + [(0, ALL)]
-        with_target = [c for c, nm in cells if c and T.rate(a, nm, "abs_unauth", phase) is not None]
-        for code, name in cells:
-            cell = in_ph & ((g == code) if code else ~np.isin(g, with_target))
+        if p_code not in cells:
+            continue
+        group_rows, rest_rows = cells[p_code]
+        for code, cell in [*group_rows.items(), (0, rest_rows)]:
+            name = GROUP_NAMES.get(code, ALL)
             ov, un = T.rate(a, name, "abs_overall", phase), T.rate(a, name, "abs_unauth", phase)
-            if ov is None or un is None or not cell.any():
+            if ov is None or un is None or not len(cell):
                 continue
-            some = sample(np.flatnonzero(cell))
+            some = sample(cell)
             w_c, lin = tot_abs[some].astype(np.float64), 0.6 * xs[some] + noise[some]
             if w_c.sum() == 0:
                 continue
             nu[cell] = mean_matching(lambda v: float((w_c * _expit(v + lin)).sum() / w_c.sum()), -8.0, 8.0,
                                      un / ov, 22)
     share = _expit(nu + 0.6 * xs + noise)
-    unauth = [np.rint(absent[t] * share).astype(np.int64) for t in range(3)]
+    unauth = [np.rint(absent[t] * share).astype(np.int32) for t in range(3)]
     autumn_only = a == 2019
     # one row per enrolment (pupil x school): most pupils have one; movers have one per school
     terms = ["Autumn", "Spring", "Summer"]
@@ -242,6 +240,30 @@ def absence(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
         *_school(sites_year, s).values(), NC_YEARS.gather(ncy).alias("NCyearActual"),
     )
     return conform(df, "absence")
+
+
+def _cells(T, a: int, g: np.ndarray, ph: np.ndarray, *measures: str) -> dict[int, tuple[dict[int, np.ndarray],
+                                                                                         np.ndarray]]:
+    """Row numbers per school phase: {phase: ({group code: rows}, rows of everyone else)}, a group having its own
+    rows where it has targets for every measure in that phase."""
+    in_group = np.flatnonzero(g > 0)
+    out = {}
+    order = np.argsort(ph, kind="stable")
+    bounds = np.searchsorted(ph[order], np.arange(len(PHASES) + 1))
+    for p_code, phase in enumerate(PHASES):
+        rows = order[bounds[p_code]:bounds[p_code + 1]]
+        if not len(rows):
+            continue
+        group_rows = {}
+        gp = in_group[ph[in_group] == p_code]
+        for code, name in GROUP_NAMES.items():
+            cell = gp[g[gp] == code]
+            if len(cell) >= 2 and all(T.rate(a, name, m, phase) is not None for m in measures):
+                group_rows[code] = cell
+        taken = np.concatenate(list(group_rows.values())) if group_rows else np.zeros(0, dtype=np.int64)
+        rest = rows[~np.isin(rows, taken)] if len(taken) else rows
+        out[p_code] = (group_rows, rest)
+    return out
 
 
 def _match_totals(T, a: int, g: np.ndarray, rate: np.ndarray) -> np.ndarray:

@@ -47,29 +47,33 @@ def group_cuts(x: np.ndarray, group: np.ndarray, all_rate: float | None,
     rates are proportions of the masked pupils, or of all pupils (masked or not) with ``share_of_all``.
     """
     n = len(x)
-    cut = np.full(n, np.inf)
     m = np.ones(n, dtype=bool) if mask is None else mask
+    in_group = np.flatnonzero(group > 0)  # few pupils: work on their row numbers
+    rows = {c: in_group[group[in_group] == c] for c in sorted(group_rates)}
     if share_of_all and mask is not None:
-        group_rates = {c: None if r is None or not (group == c).any() else
-                       min(1.0, r * (group == c).sum() / max(1, (m & (group == c)).sum()))
+        group_rates = {c: None if r is None or not len(rows[c]) else
+                       min(1.0, r * len(rows[c]) / max(1, int(m[rows[c]].sum())))
                        for c, r in group_rates.items()}
-        all_rate = None if all_rate is None else all_rate * n / max(1, m.sum())
+        all_rate = None if all_rate is None else all_rate * n / max(1, int(m.sum()))
+    cut = np.full(n, np.inf)
     rest = m.copy()
-    need = None if all_rate is None else all_rate * m.sum()
+    need = None if all_rate is None else all_rate * int(m.sum())
     for code in sorted(group_rates):
         r = group_rates[code]
-        sel = m & (group == code)
-        if r is None or not sel.any():
+        sel = rows[code][m[rows[code]]]
+        if r is None or not len(sel):
             continue
-        c = cut_for_rate(x[sel], r)
+        xs = x[sel]
+        c = cut_for_rate(xs, r)
         cut[sel] = c
-        rest &= ~sel
+        rest[sel] = False
         if need is not None:
-            need -= float((x[sel] > c).sum())
-    if rest.any():
+            need -= float((xs > c).sum())
+    rest_rows = np.flatnonzero(rest)
+    if len(rest_rows):
         if need is None:
             raise ValueError("no all-pupils target for the pupils outside the social care groups")
-        cut[rest] = cut_for_rate(x[rest], need / rest.sum())
+        cut[rest_rows] = cut_for_rate(x[rest_rows], need / len(rest_rows))
     return cut
 
 

@@ -217,6 +217,30 @@ class Simulation:
         pos = np.searchsorted(self.res_key, key, side="right") - 1
         return self.res_la[pos], self.res_from[pos]
 
+    def la_on_days(self, idx: np.ndarray, days: tuple[int, int, int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`la_on` for three increasing days: one search for the middle day, and neighbouring spells for the
+        other two (a pupil rarely moves between them; the few who moved twice are searched for)."""
+        d0, d1, d2 = days
+        key = (self.pid[idx].astype(np.int64) << 17) | np.int64(d1)
+        pos = np.searchsorted(self.res_key, key, side="right") - 1
+        out = [None, (self.res_la[pos], self.res_from[pos]), None]
+        last = len(self.res_key) - 1
+        same_prev = (pos > 0) & ((self.res_key[np.maximum(pos - 1, 0)] >> 17) == (key >> 17))
+        same_next = (pos < last) & ((self.res_key[np.minimum(pos + 1, last)] >> 17) == (key >> 17))
+        p0 = np.where(self.res_from[pos] <= d0, pos, pos - 1)  # spell on d0: this one, or the one before
+        p2 = np.where(same_next & (self.res_from[np.minimum(pos + 1, last)] <= d2), pos + 1, pos)
+        # double moves between the days: search properly
+        bad0 = (p0 != pos) & (~same_prev | (self.res_from[np.maximum(p0, 0)] > d0))
+        bad2 = (p2 != pos) & (p2 < last) & ((self.res_key[np.minimum(p2 + 1, last)] >> 17) == (key >> 17)) \
+            & (self.res_from[np.minimum(p2 + 1, last)] <= d2)
+        for bad, p, d in ((bad0, p0, d0), (bad2, p2, d2)):
+            if bad.any():
+                k = (self.pid[idx[bad]].astype(np.int64) << 17) | np.int64(d)
+                p[bad] = np.searchsorted(self.res_key, k, side="right") - 1
+        out[0] = (self.res_la[p0], self.res_from[p0])
+        out[2] = (self.res_la[p2], self.res_from[p2])
+        return out
+
     def slice(self, a: int) -> np.ndarray:
         lo = np.searchsorted(self.ry, a - 11, side="left")
         hi = np.searchsorted(self.ry, a, side="right")
@@ -236,9 +260,8 @@ class Simulation:
         g, g_la = self.groups(a, idx)
         n = len(idx)
         autumn, census, summer = term_dates(a)
-        la_aut, _ = self.la_on(idx, _days(autumn))
-        la_spr, from_spr = self.la_on(idx, _days(census))
-        la_sum, from_sum = self.la_on(idx, _days(summer))
+        (la_aut, _), (la_spr, from_spr), (la_sum, from_sum) = self.la_on_days(
+            idx, (_days(autumn), _days(census), _days(summer)))
         need, ability, male = self.need[idx], self.ability[idx], self.male[idx]
 
         # SEN: EHC plans, then SEN support among the rest; a pupil's previous state raises the latent value
@@ -292,12 +315,17 @@ class Simulation:
         phase = phase.astype(np.int8)
         frame = self.register.year(a)
         chooser = self._chooser(a)
-        u = np.select([phase == PRIMARY, phase == SECONDARY, phase == SPECIAL],
-                      [d.uniform(pid, "school", PRIMARY), d.uniform(pid, "school", SECONDARY),
-                       d.uniform(pid, "school", SPECIAL)], d.uniform(pid, "school", AP, a))
+        # a pupil's draw for each phase is fixed (the same primary, secondary, special school while in the LA);
+        # AP placements are drawn afresh each year
+        u = d.uniform(pid.astype(np.uint64) * np.uint64(4) + phase.astype(np.uint64), "school")
+        ap_rows = phase == AP
+        u[ap_rows] = d.uniform(pid[ap_rows], "school", AP, a)
         s_spr = chooser.choose(la_spr, phase, u)
-        s_aut = chooser.choose(la_aut, phase, u)
-        s_sum = chooser.choose(la_sum, phase, u)
+        s_aut, s_sum = s_spr.copy(), s_spr.copy()
+        for s_term, la_term in ((s_aut, la_aut), (s_sum, la_sum)):
+            moved = la_term != la_spr
+            if moved.any():
+                s_term[moved] = chooser.choose(la_term[moved], phase[moved], u[moved])
         # LA created on 1 April (reorganisation): the summer term stays at the census school
         s_sum = np.where(s_sum < 0, s_spr, s_sum)
         s_aut = np.where(s_aut < 0, s_spr, s_aut)
