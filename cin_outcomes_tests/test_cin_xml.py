@@ -17,29 +17,105 @@ from cin_outcomes.years import ReportingYear
 from cin_outcomes_tests.test_social_care import FEW_LAS, small_england
 
 CHILD_ORDER = ["ChildIdentifiers", "ChildCharacteristics", "CINdetails"]
-IDENTIFIER_ORDER = ["LAchildID", "UPN", "FormerUPN", "UPNunknown", "PersonBirthDate", "ExpectedPersonBirthDate",
-                    "GenderCurrent", "Sex", "PersonDeathDate"]
-DETAILS_ORDER = ["CINreferralDate", "ReferralSource", "PrimaryNeedCode", "CINclosureDate", "ReasonForClosure",
-                 "DateOfInitialCPC", "Assessments", "CINPlanDates", "Section47", "ReferralNFA",
-                 "ChildProtectionPlans"]
+IDENTIFIER_ORDER = [
+    "LAchildID",
+    "UPN",
+    "FormerUPN",
+    "UPNunknown",
+    "PersonBirthDate",
+    "ExpectedPersonBirthDate",
+    "GenderCurrent",
+    "Sex",
+    "PersonDeathDate",
+]
+DETAILS_ORDER = [
+    "CINreferralDate",
+    "ReferralSource",
+    "PrimaryNeedCode",
+    "CINclosureDate",
+    "ReasonForClosure",
+    "DateOfInitialCPC",
+    "Assessments",
+    "CINPlanDates",
+    "Section47",
+    "ReferralNFA",
+    "ChildProtectionPlans",
+]
 CODES = {
-    "ReferralSource": {"1A", "1B", "1C", "1D", "2A", "2B", "3A", "3B", "3C", "3D", "3E", "3F", "4", "5A", "5B", "5C",
-                       "5D", "6", "7", "8", "9", "10"},
+    "ReferralSource": {
+        "1A",
+        "1B",
+        "1C",
+        "1D",
+        "2A",
+        "2B",
+        "3A",
+        "3B",
+        "3C",
+        "3D",
+        "3E",
+        "3F",
+        "4",
+        "5A",
+        "5B",
+        "5C",
+        "5D",
+        "6",
+        "7",
+        "8",
+        "9",
+        "10",
+    },
     "PrimaryNeedCode": {f"N{i}" for i in range(10)},
     "ReasonForClosure": {f"RC{i}" for i in range(1, 10)},
     "InitialCategoryOfAbuse": {"NEG", "PHY", "SAB", "EMO", "MUL"},
     "LatestCategoryOfAbuse": {"NEG", "PHY", "SAB", "EMO", "MUL"},
     "Disability": {"NONE", "MOB", "HAND", "PC", "INC", "COMM", "LD", "HEAR", "VIS", "BEH", "CON", "AUT", "DDA"},
-    "Ethnicity": {"WBRI", "WIRI", "WIRT", "WOTH", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN",
-                  "AOTH", "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT"},
+    "Ethnicity": {
+        "WBRI",
+        "WIRI",
+        "WIRT",
+        "WOTH",
+        "WROM",
+        "MWBC",
+        "MWBA",
+        "MWAS",
+        "MOTH",
+        "AIND",
+        "APKN",
+        "ABAN",
+        "AOTH",
+        "BCRB",
+        "BAFR",
+        "BOTH",
+        "CHNE",
+        "OOTH",
+        "REFU",
+        "NOBT",
+    },
     "UPNunknown": {f"UN{i}" for i in range(1, 8)},
     "ReferralNFA": {"true", "false"},
     "ICPCnotRequired": {"true", "false"},
 }
-DATE_TAGS = {"PersonBirthDate", "ExpectedPersonBirthDate", "PersonDeathDate", "CINreferralDate", "CINclosureDate",
-             "DateOfInitialCPC", "AssessmentActualStartDate", "AssessmentInternalReviewDate",
-             "AssessmentAuthorisationDate", "CINPlanStartDate", "CINPlanEndDate", "S47ActualStartDate",
-             "InitialCPCtarget", "CPPstartDate", "CPPendDate", "CPPreviewDate", "ReferenceDate"}
+DATE_TAGS = {
+    "PersonBirthDate",
+    "ExpectedPersonBirthDate",
+    "PersonDeathDate",
+    "CINreferralDate",
+    "CINclosureDate",
+    "DateOfInitialCPC",
+    "AssessmentActualStartDate",
+    "AssessmentInternalReviewDate",
+    "AssessmentAuthorisationDate",
+    "CINPlanStartDate",
+    "CINPlanEndDate",
+    "S47ActualStartDate",
+    "InitialCPCtarget",
+    "CPPstartDate",
+    "CPPendDate",
+    "CPPreviewDate",
+    "ReferenceDate",
+}
 
 
 @pytest.fixture(scope="module")
@@ -100,25 +176,57 @@ def test_round_trip_to_the_canonical_tables(few, tmp_path):
     rows, eps, cpps = [], [], []
     for child in root.findall("Children/Child"):
         cid = child.findtext("ChildIdentifiers/LAchildID")
-        rows.append((cid, child.findtext("ChildIdentifiers/UPN"), child.findtext("ChildIdentifiers/PersonBirthDate"),
-                     child.findtext("ChildCharacteristics/Ethnicity"),
-                     tuple(sorted(d.text for d in child.findall("ChildCharacteristics/Disabilities/Disability")))))
+        rows.append(
+            (
+                cid,
+                child.findtext("ChildIdentifiers/UPN"),
+                child.findtext("ChildIdentifiers/PersonBirthDate"),
+                child.findtext("ChildCharacteristics/Ethnicity"),
+                tuple(sorted(d.text for d in child.findall("ChildCharacteristics/Disabilities/Disability"))),
+            )
+        )
         for n, d in enumerate(child.findall("CINdetails"), start=1):
-            eps.append((cid, n, d.findtext("CINreferralDate"), d.findtext("CINclosureDate"),
-                        d.findtext("ReasonForClosure"), d.findtext("ReferralNFA") == "true"))
+            eps.append(
+                (
+                    cid,
+                    n,
+                    d.findtext("CINreferralDate"),
+                    d.findtext("CINclosureDate"),
+                    d.findtext("ReasonForClosure"),
+                    d.findtext("ReferralNFA") == "true",
+                )
+            )
             for c in d.findall("ChildProtectionPlans"):
-                cpps.append((cid, n, c.findtext("CPPstartDate"), c.findtext("CPPendDate"),
-                             len(c.findall("Reviews/CPPreviewDate"))))
+                cpps.append(
+                    (
+                        cid,
+                        n,
+                        c.findtext("CPPstartDate"),
+                        c.findtext("CPPendDate"),
+                        len(c.findall("Reviews/CPPreviewDate")),
+                    )
+                )
     t = {k: v.filter((pl.col("reporting_year") == label) & (pl.col("la_code") == "318")) for k, v in sc.tables.items()}
     fmt = lambda c: pl.col(c).dt.strftime("%Y-%m-%d")  # noqa: E731
-    want_children = t["cin_children"].sort("la_child_id").select(
-        "la_child_id", "upn", fmt("birth_date"), "ethnicity", pl.col("disabilities").list.sort())
+    want_children = (
+        t["cin_children"]
+        .sort("la_child_id")
+        .select("la_child_id", "upn", fmt("birth_date"), "ethnicity", pl.col("disabilities").list.sort())
+    )
     assert rows == [(a, b, c, d, tuple(e)) for a, b, c, d, e in want_children.iter_rows()]
-    want_eps = t["cin_episodes"].sort("la_child_id", "episode_number").select(
-        "la_child_id", "episode_number", fmt("referral_date"), fmt("closure_date"), "closure_reason", "referral_nfa")
+    want_eps = (
+        t["cin_episodes"]
+        .sort("la_child_id", "episode_number")
+        .select(
+            "la_child_id", "episode_number", fmt("referral_date"), fmt("closure_date"), "closure_reason", "referral_nfa"
+        )
+    )
     assert eps == list(want_eps.iter_rows())
-    want_cpp = t["child_protection_plans"].sort("la_child_id", "episode_number", "start_date").select(
-        "la_child_id", "episode_number", fmt("start_date"), fmt("end_date"), pl.col("review_dates").list.len())
+    want_cpp = (
+        t["child_protection_plans"]
+        .sort("la_child_id", "episode_number", "start_date")
+        .select("la_child_id", "episode_number", fmt("start_date"), fmt("end_date"), pl.col("review_dates").list.len())
+    )
     assert cpps == list(want_cpp.iter_rows())
 
 

@@ -25,8 +25,9 @@ FEW_LAS = ("318", "886", "928", "940", "941", "201")
 
 
 @lru_cache(maxsize=None)
-def small_england(scale: float = 0.005, seed: int = 11, only_las: tuple[str, ...] | None = None,
-                  fault_rate: float = 0.0):
+def small_england(
+    scale: float = 0.005, seed: int = 11, only_las: tuple[str, ...] | None = None, fault_rate: float = 0.0
+):
     cfg = SyntheticConfig(scale=scale, seed=seed, only_las=only_las, fault_rate=fault_rate)
     pop = build_population(cfg)
     return cfg, pop, build_social_care(cfg, pop)
@@ -65,7 +66,9 @@ def test_national_counts_at_31_march_near_published_at_small_scale(england):
     2,000 children in need, 250 on a plan, 400 looked after per year)."""
     cfg, _, sc = england
     published = {  # national_targets.csv (CIN publication B1 / D5, CLA publication), 31 March of the year end
-        "2018-19": (399510, 52260, 78150), "2020-21": (388490, 50010, 80780), "2022-23": (403090, 50780, 83750),
+        "2018-19": (399510, 52260, 78150),
+        "2020-21": (388490, 50010, 80780),
+        "2022-23": (403090, 50780, 83750),
         "2024-25": (402400, 49420, 81770),
     }
     for label, targets in published.items():
@@ -177,10 +180,13 @@ def _cin(sc, name):
 def test_cin_episodes_do_not_overlap_and_only_the_latest_is_open(england):
     _, _, sc = england
     e = _cin(sc, "cin_episodes").sort("reporting_year", "la_code", "la_child_id", "referral_date")
-    e = e.with_columns(pl.col("closure_date").shift(1).over("reporting_year", "la_code", "la_child_id").alias("prev"),
-                       pl.col("referral_nfa").shift(1).over("reporting_year", "la_code", "la_child_id").alias("pnfa"),
-                       (pl.col("episode_number") == pl.col("episode_number").max().over(
-                           "reporting_year", "la_code", "la_child_id")).alias("latest"))
+    e = e.with_columns(
+        pl.col("closure_date").shift(1).over("reporting_year", "la_code", "la_child_id").alias("prev"),
+        pl.col("referral_nfa").shift(1).over("reporting_year", "la_code", "la_child_id").alias("pnfa"),
+        (
+            pl.col("episode_number") == pl.col("episode_number").max().over("reporting_year", "la_code", "la_child_id")
+        ).alias("latest"),
+    )
     has_prev = pl.col("pnfa").is_not_null()
     assert e.filter(has_prev & (pl.col("prev").is_null() | (pl.col("referral_date") < pl.col("prev")))).height == 0
     assert e.filter(pl.col("closure_date").is_null() & ~pl.col("latest")).height == 0
@@ -188,8 +194,14 @@ def test_cin_episodes_do_not_overlap_and_only_the_latest_is_open(england):
     assert (e["closure_date"].is_null() == e["closure_reason"].is_null()).all()
     start = pl.col("reporting_year").str.slice(0, 4).cast(pl.Int32)
     closed = e.filter(pl.col("closure_date").is_not_null())
-    assert closed.filter((pl.col("closure_date") < pl.date(start, 4, 1)) | (pl.col("closure_date") > pl.date(
-        start + 1, 3, 31)) | (pl.col("closure_date") < pl.col("referral_date"))).height == 0
+    assert (
+        closed.filter(
+            (pl.col("closure_date") < pl.date(start, 4, 1))
+            | (pl.col("closure_date") > pl.date(start + 1, 3, 31))
+            | (pl.col("closure_date") < pl.col("referral_date"))
+        ).height
+        == 0
+    )
     # a closure reason mix, with moves between LAs (RC5) and cases closed after assessment (RC8/RC9)
     reasons = set(closed["closure_reason"].unique())
     assert {"RC1", "RC4", "RC5", "RC7", "RC8", "RC9"} <= reasons
@@ -201,21 +213,36 @@ def test_child_protection_plans_sit_inside_episodes_and_start_on_a_conference(en
     e = _cin(sc, "cin_episodes")
     c = _cin(sc, "child_protection_plans").join(e, on=key)
     assert c.filter(pl.col("start_date") < pl.col("referral_date")).height == 0
-    assert c.filter(pl.col("closure_date").is_not_null() & (
-        pl.col("end_date").is_null() | (pl.col("end_date") > pl.col("closure_date")))).height == 0
+    assert (
+        c.filter(
+            pl.col("closure_date").is_not_null()
+            & (pl.col("end_date").is_null() | (pl.col("end_date") > pl.col("closure_date")))
+        ).height
+        == 0
+    )
     assert not c["referral_nfa"].any() and not c["closure_reason"].is_in(["RC8", "RC9"]).any()
     # no overlapping plans of a child in a return
     cc = c.sort("reporting_year", "la_code", "la_child_id", "start_date").with_columns(
         pl.col("end_date").shift(1).over("reporting_year", "la_code", "la_child_id").alias("prev_end"),
-        pl.col("start_date").shift(1).over("reporting_year", "la_code", "la_child_id").alias("prev_start"))
-    assert cc.filter(pl.col("prev_start").is_not_null() & (
-        pl.col("prev_end").is_null() | (pl.col("start_date") < pl.col("prev_end")))).height == 0
+        pl.col("start_date").shift(1).over("reporting_year", "la_code", "la_child_id").alias("prev_start"),
+    )
+    assert (
+        cc.filter(
+            pl.col("prev_start").is_not_null()
+            & (pl.col("prev_end").is_null() | (pl.col("start_date") < pl.col("prev_end")))
+        ).height
+        == 0
+    )
     # plans starting in the year start on an ICPC date (section 47 or, after a transfer in, the episode's)
     start = pl.col("reporting_year").str.slice(0, 4).cast(pl.Int32)
     new = c.filter(pl.col("start_date") >= pl.date(start, 4, 1))
     s47 = _cin(sc, "section47").select(*key, pl.col("icpc_date").alias("icpc"))
-    by_s47 = new.join(s47, on=key, how="left").filter(pl.col("icpc") == pl.col("start_date")).select(
-        *key, "start_date").unique()
+    by_s47 = (
+        new.join(s47, on=key, how="left")
+        .filter(pl.col("icpc") == pl.col("start_date"))
+        .select(*key, "start_date")
+        .unique()
+    )
     by_ep = new.filter(pl.col("date_of_initial_cpc") == pl.col("start_date")).select(*key, "start_date")
     assert pl.concat([by_s47, by_ep]).unique().height == new.select(*key, "start_date").unique().height
     assert new.filter(pl.col("start_date").dt.weekday() > 5).height == 0
@@ -229,8 +256,7 @@ def test_cin_plans_never_run_with_a_child_protection_plan(england):
     _, _, sc = england
     k = ["reporting_year", "la_code", "la_child_id"]
     p = _cin(sc, "cin_plans").select(*k, pl.col("start_date").alias("ps"), pl.col("end_date").alias("pe"))
-    c = _cin(sc, "child_protection_plans").select(*k, pl.col("start_date").alias("cs"),
-                                                     pl.col("end_date").alias("ce"))
+    c = _cin(sc, "child_protection_plans").select(*k, pl.col("start_date").alias("cs"), pl.col("end_date").alias("ce"))
     j = p.join(c, on=k)
     far = dt.date(2100, 1, 1)
     overlap = j.filter((pl.col("ps") < pl.col("ce").fill_null(far)) & (pl.col("cs") < pl.col("pe").fill_null(far)))
@@ -264,9 +290,16 @@ def test_assessments_and_section47_follow_the_referral(england):
 def test_903_episodes_chain_with_x1_and_never_overlap(england):
     _, _, sc = england
     k = ["reporting_year", "la_code", "child"]
-    e = sc.tables["Episodes"].sort(*k, "decom").with_columns(
-        pl.col("dec").shift(1).over(k).alias("prev_dec"), pl.col("rec").shift(1).over(k).alias("prev_rec"),
-        pl.col("decom").shift(-1).over(k).alias("next_decom"), pl.col("rne").shift(-1).over(k).alias("next_rne"))
+    e = (
+        sc.tables["Episodes"]
+        .sort(*k, "decom")
+        .with_columns(
+            pl.col("dec").shift(1).over(k).alias("prev_dec"),
+            pl.col("rec").shift(1).over(k).alias("prev_rec"),
+            pl.col("decom").shift(-1).over(k).alias("next_decom"),
+            pl.col("rne").shift(-1).over(k).alias("next_rne"),
+        )
+    )
     assert e.filter(pl.col("prev_dec").is_not_null() & (pl.col("decom") < pl.col("prev_dec"))).height == 0
     x1 = e.filter(pl.col("rec") == "X1")
     assert (x1["next_decom"] == x1["dec"]).all() and x1["next_rne"].is_in(["P", "L", "T", "B", "U"]).all()
@@ -287,32 +320,47 @@ def test_short_breaks_respect_the_17_and_75_day_limits_and_never_mix_v3_v4(engla
     assert v3.height > 0
     assert v3.filter(pl.col("dec").is_not_null() & ((pl.col("dec") - pl.col("decom")).dt.total_days() > 17)).height == 0
     start = pl.col("reporting_year").str.slice(0, 4).cast(pl.Int32)
-    dur = (pl.min_horizontal(pl.col("dec").fill_null(pl.date(start + 1, 3, 31)), pl.date(start + 1, 3, 31))
-           - pl.max_horizontal("decom", pl.date(start, 4, 1))).dt.total_days()
+    dur = (
+        pl.min_horizontal(pl.col("dec").fill_null(pl.date(start + 1, 3, 31)), pl.date(start + 1, 3, 31))
+        - pl.max_horizontal("decom", pl.date(start, 4, 1))
+    ).dt.total_days()
     assert v3.group_by(k).agg(dur.sum().alias("d"))["d"].max() <= 75
     both = e.filter(pl.col("ls").is_in(["V3", "V4"])).group_by(k).agg(pl.col("ls").n_unique().alias("n"))
     assert both["n"].max() == 1
     # short breaks carry no postcodes or URN
-    assert e.filter(pl.col("ls").is_in(["V3", "V4"]) & (pl.col("home_post").is_not_null() | pl.col(
-        "pl_post").is_not_null() | pl.col("urn").is_not_null())).height == 0
+    assert (
+        e.filter(
+            pl.col("ls").is_in(["V3", "V4"])
+            & (pl.col("home_post").is_not_null() | pl.col("pl_post").is_not_null() | pl.col("urn").is_not_null())
+        ).height
+        == 0
+    )
 
 
 def test_every_looked_after_child_is_a_child_in_need_of_the_same_la(england):
     """Each 903 episode in a year lies inside a CIN episode of the same child, LA and year."""
     _, _, sc = england
-    e = sc.tables["Episodes"].select("reporting_year", "la_code", pl.col("child").alias("la_child_id"), "decom",
-                                     "dec").with_row_index("i")
-    c = sc.tables["cin_episodes"].filter(~pl.col("referral_nfa")).select(
-        "reporting_year", "la_code", "la_child_id", "referral_date", "closure_date")
+    e = (
+        sc.tables["Episodes"]
+        .select("reporting_year", "la_code", pl.col("child").alias("la_child_id"), "decom", "dec")
+        .with_row_index("i")
+    )
+    c = (
+        sc.tables["cin_episodes"]
+        .filter(~pl.col("referral_nfa"))
+        .select("reporting_year", "la_code", "la_child_id", "referral_date", "closure_date")
+    )
     j = e.join(c, on=["reporting_year", "la_code", "la_child_id"]).filter(
         (pl.col("referral_date") <= pl.col("decom"))
-        & (pl.col("closure_date").is_null() | (pl.col("dec").is_not_null() & (pl.col("closure_date") >= pl.col("dec")))))
+        & (pl.col("closure_date").is_null() | (pl.col("dec").is_not_null() & (pl.col("closure_date") >= pl.col("dec"))))
+    )
     assert j["i"].n_unique() == e.height
 
 
 def test_postcodes_urns_and_providers_follow_the_rules(england):
     _, _, sc = england
     from importlib import resources
+
     with resources.files("cin_outcomes.reference").joinpath("postcodes_by_la.csv").open("rb") as f:
         real = set(pl.read_csv(f)["postcode"])
     e = sc.tables["Episodes"]
@@ -336,8 +384,18 @@ def test_oc2_is_the_continuously_looked_after_and_side_tables_belong_to_header_c
     _, _, sc = england
     k = ["reporting_year", "la_code", "child"]
     header = sc.tables["Header"].select(*k, "dob")
-    for name in ("Episodes", "UASC", "Reviews", "OC2", "OC3", "AD1", "PlacedAdoption", "PrevPerm", "Missing",
-                 "SWEpisodes"):
+    for name in (
+        "Episodes",
+        "UASC",
+        "Reviews",
+        "OC2",
+        "OC3",
+        "AD1",
+        "PlacedAdoption",
+        "PrevPerm",
+        "Missing",
+        "SWEpisodes",
+    ):
         df = sc.tables[name]
         assert df.join(header, on=k, how="anti").height == 0, name
         if "dob" in df.columns:
@@ -347,8 +405,11 @@ def test_oc2_is_the_continuously_looked_after_and_side_tables_belong_to_header_c
     # OC2 children are those the rules find looked after for 12 months (and a few whose period ends on 31 March)
     for label in ("2021-22", "2024-25"):
         y = ReportingYear.parse(label)
-        m = per_year_membership(y, sc.tables).filter(pl.col("cla_12m_at31")).select(
-            "la_code", pl.col("la_child_id").alias("child"))
+        m = (
+            per_year_membership(y, sc.tables)
+            .filter(pl.col("cla_12m_at31"))
+            .select("la_code", pl.col("la_child_id").alias("child"))
+        )
         oc2 = sc.tables["OC2"].filter(pl.col("reporting_year") == label).select("la_code", "child")
         assert m.join(oc2, on=["la_code", "child"], how="anti").height == 0
     # adopted children (E11/E12 in the year) have AD1 rows and nobody else does
@@ -387,5 +448,6 @@ def test_faults_appear_only_when_asked(few):
             "dup_ids": ch.height - ch.select("reporting_year", "la_code", "la_child_id").unique().height,
             "bad_place": ep.filter(pl.col("place") == "ZZ").height,
         }
+
     assert all(v == 0 for v in count(clean).values())
     assert all(v > 0 for v in count(faulty).values()), count(faulty)

@@ -19,30 +19,144 @@ from cin_outcomes_tests.test_social_care import FEW_LAS, small_england
 
 # the DfE code lists (lac_validator rules 101-178, 1009, 167, 1006, 131-133, SW13STG1; lac2024_25 PLACE list)
 CODES = {
-    "ETHNIC": {"WBRI", "WIRI", "WOTH", "WIRT", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN", "ABAN", "AOTH",
-               "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT"},
+    "ETHNIC": {
+        "WBRI",
+        "WIRI",
+        "WOTH",
+        "WIRT",
+        "WROM",
+        "MWBC",
+        "MWBA",
+        "MWAS",
+        "MOTH",
+        "AIND",
+        "APKN",
+        "ABAN",
+        "AOTH",
+        "BCRB",
+        "BAFR",
+        "BOTH",
+        "CHNE",
+        "OOTH",
+        "REFU",
+        "NOBT",
+    },
     "RNE": {"S", "P", "L", "T", "U", "B"},
     "LS": {"C1", "C2", "D1", "E1", "V2", "V3", "V4", "J1", "J2", "J3", "L1", "L2", "L3"},
     "CIN": {f"N{i}" for i in range(1, 9)},
-    "PLACE": {"A3", "A4", "A5", "A6", "H5", "K1", "K2", "P1", "P2", "P3", "R1", "R2", "R3", "R5", "S1", "T0", "T1",
-              "T2", "T3", "T4", "U1", "U2", "U3", "U4", "U5", "U6", "Z1"},
+    "PLACE": {
+        "A3",
+        "A4",
+        "A5",
+        "A6",
+        "H5",
+        "K1",
+        "K2",
+        "P1",
+        "P2",
+        "P3",
+        "R1",
+        "R2",
+        "R3",
+        "R5",
+        "S1",
+        "T0",
+        "T1",
+        "T2",
+        "T3",
+        "T4",
+        "U1",
+        "U2",
+        "U3",
+        "U4",
+        "U5",
+        "U6",
+        "Z1",
+    },
     "PLACE_PROVIDER": {"PR0", "PR1", "PR2", "PR3", "PR4", "PR5"},
-    "REC": {"E11", "E12", "E2", "E3", "E4A", "E4B", "E13", "E41", "E45", "E46", "E47", "E48", "E5", "E6", "E7", "E8",
-            "E9", "E14", "E15", "E16", "E17", "X1"},
-    "REASON_PLACE_CHANGE": {"CARPL", "CLOSE", "ALLEG", "STAND", "APPRR", "CREQB", "CREQO", "CHILD", "LAREQ", "PLACE",
-                            "CUSTOD", "OTHER"},
+    "REC": {
+        "E11",
+        "E12",
+        "E2",
+        "E3",
+        "E4A",
+        "E4B",
+        "E13",
+        "E41",
+        "E45",
+        "E46",
+        "E47",
+        "E48",
+        "E5",
+        "E6",
+        "E7",
+        "E8",
+        "E9",
+        "E14",
+        "E15",
+        "E16",
+        "E17",
+        "X1",
+    },
+    "REASON_PLACE_CHANGE": {
+        "CARPL",
+        "CLOSE",
+        "ALLEG",
+        "STAND",
+        "APPRR",
+        "CREQB",
+        "CREQO",
+        "CHILD",
+        "LAREQ",
+        "PLACE",
+        "CUSTOD",
+        "OTHER",
+    },
     "REVIEW_CODE": {f"PN{i}" for i in range(8)},
     "MISSING": {"M", "A"},
     "IN_TOUCH": {"YES", "NO", "DIED", "REFU", "NREQ", "RHOM"},
     "ACTIV": {"F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5", "G4", "G5", "G6", "0"},
-    "ACCOM": {"B1", "B2", "C1", "C2", "D1", "D2", "E1", "E2", "G1", "G2", "H1", "H2", "K1", "K2", "R1", "R2", "S2",
-              "T1", "T2", "U1", "U2", "V1", "V2", "W1", "W2", "X2", "Y1", "Y2", "Z1", "Z2", "0"},
+    "ACCOM": {
+        "B1",
+        "B2",
+        "C1",
+        "C2",
+        "D1",
+        "D2",
+        "E1",
+        "E2",
+        "G1",
+        "G2",
+        "H1",
+        "H2",
+        "K1",
+        "K2",
+        "R1",
+        "R2",
+        "S2",
+        "T1",
+        "T2",
+        "U1",
+        "U2",
+        "V1",
+        "V2",
+        "W1",
+        "W2",
+        "X2",
+        "Y1",
+        "Y2",
+        "Z1",
+        "Z2",
+        "0",
+    },
     "SDQ_REASON": {"SDQ1", "SDQ2", "SDQ3", "SDQ4", "SDQ5"},
     "PREV_PERM": {"P1", "P2", "P3", "P4", "Z1"},
     "SEX_ADOPTR": {"M1", "F1", "MM", "FF", "MF"},
     "LS_ADOPTR": {"L0", "L11", "L12", "L2", "L3", "L4"},
     "SW_REASON": {"MANAGE", "FCONTA", "LEFTRL", "ORGRST", "TSPROC", "ABSENC", "CHCHAN", "PCCHAN", "SWDIED", "OTHERS"},
-    "FOSTER_CARE": {"0", "1"}, "NB_ADOPTR": {"1", "2"}, "MOTHER": {"0", "1"},
+    "FOSTER_CARE": {"0", "1"},
+    "NB_ADOPTR": {"1", "2"},
+    "MOTHER": {"0", "1"},
 }
 UPN = re.compile(r"^[A-HJ-NP-RT-Z]\d{12}$|^[A-HJ-NP-RT-Z]\d{11}[A-Z]$|^UN[1-5]$")
 DATE = re.compile(r"^\d{2}/\d{2}/\d{4}$")
@@ -72,8 +186,13 @@ def test_column_sets_dates_and_code_lists(few, tmp_path, label):
         assert header == ssda903_csv_columns(path.stem), path.stem
         expected = sc.tables[path.stem].filter((pl.col("reporting_year") == label) & (pl.col("la_code") == "886"))
         assert len(body) == expected.height
-        dates = [i for i, (c, t) in enumerate((c, t) for c, t in SSDA903_TABLES[path.stem].items()
-                                              if c not in ("reporting_year", "la_code")) if t == pl.Date]
+        dates = [
+            i
+            for i, (c, t) in enumerate(
+                (c, t) for c, t in SSDA903_TABLES[path.stem].items() if c not in ("reporting_year", "la_code")
+            )
+            if t == pl.Date
+        ]
         for row in body:
             for i in dates:
                 assert row[i] == "" or DATE.match(row[i]), (path.stem, header[i], row[i])
@@ -106,12 +225,25 @@ def test_round_trip_to_the_canonical_tables(few, tmp_path):
     for path in write_ssda903(sc.tables, ReportingYear.parse(label), la, tmp_path):
         schema = {c: t for c, t in SSDA903_TABLES[path.stem].items() if c not in ("reporting_year", "la_code")}
         raw = pl.read_csv(path, infer_schema=False)
-        back = raw.select([
-            (pl.col(c.upper()).str.to_date("%d/%m/%Y") if t == pl.Date else
-             pl.col(c.upper()).str.replace_all("^1$", "M").str.replace_all("^2$", "F") if c == "sex" else
-             pl.col(c.upper()).cast(t)).alias(c) for c, t in schema.items()])
-        want = sc.tables[path.stem].filter((pl.col("reporting_year") == label) & (pl.col("la_code") == la)).drop(
-            "reporting_year", "la_code")
+        back = raw.select(
+            [
+                (
+                    pl.col(c.upper()).str.to_date("%d/%m/%Y")
+                    if t == pl.Date
+                    else (
+                        pl.col(c.upper()).str.replace_all("^1$", "M").str.replace_all("^2$", "F")
+                        if c == "sex"
+                        else pl.col(c.upper()).cast(t)
+                    )
+                ).alias(c)
+                for c, t in schema.items()
+            ]
+        )
+        want = (
+            sc.tables[path.stem]
+            .filter((pl.col("reporting_year") == label) & (pl.col("la_code") == la))
+            .drop("reporting_year", "la_code")
+        )
         sort = [c for c in ("child", "decom", "review", "mis_start", "sw_decom") if c in want.columns]
         assert back.sort(sort, nulls_last=True).equals(want.sort(sort, nulls_last=True)), path.stem
 

@@ -97,8 +97,9 @@ def main() -> int:
             for (code, kind), n in sorted(validate_cin(base / "cin_census.xml", year).items()):
                 w.writerow([year, la, "cin", code, kind, n])
             prev = args.landing / prev_label / la / "ssda903"
-            for (code, kind), n in sorted(validate_903(base / "ssda903", prev if prev.exists() else None, year,
-                                                       new_code.get(la, "")).items()):
+            for (code, kind), n in sorted(
+                validate_903(base / "ssda903", prev if prev.exists() else None, year, new_code.get(la, "")).items()
+            ):
                 w.writerow([year, la, "903", code, kind, n])
             sys.stdout.flush()
     return 0

@@ -42,8 +42,8 @@ from cin_outcomes.years import ReportingYear
 
 __all__ = ["SocialCare", "build_social_care", "STATUS_GROUPS", "LAST_TIMINGS"]
 
-#: Seconds (wall, CPU) per stage of the last :func:`build_social_care` call, for benchmarks.
-LAST_TIMINGS: dict[str, tuple[float, float]] = {}
+#: Seconds (wall, CPU) and resident memory (MB) after each stage of the last :func:`build_social_care` call.
+LAST_TIMINGS: dict[str, tuple[float, float, int]] = {}
 
 
 class _Timer:
@@ -53,8 +53,21 @@ class _Timer:
 
     def __call__(self, stage: str) -> None:
         t, c = time.perf_counter(), time.process_time()
-        LAST_TIMINGS[stage] = (round(t - self.t, 2), round(c - self.c, 2))
+        LAST_TIMINGS[stage] = (round(t - self.t, 2), round(c - self.c, 2), _rss_mb())
         self.t, self.c = t, c
+
+
+def _rss_mb() -> int:
+    """Resident memory of this process in MB (0 where /proc is not available)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
 
 #: Social care groups of ``SocialCare.status`` (the hierarchy CLA > CPP > CIN at 31 March).
 STATUS_GROUPS = {
@@ -77,14 +90,34 @@ class SocialCare:
 
 
 def _kids(children: pl.DataFrame, las: LAFrame) -> pl.DataFrame:
+    """The columns the career models read, one row per child (row = person_id)."""
     return children.select(
-        "person_id", pl.col("birth_date").cast(pl.Int32).cast(pl.Int64).alias("birth"), "need",
-        pl.Series("birth_la_idx", las.index(children["birth_la"])))
+        "person_id",
+        pl.col("birth_date").cast(pl.Int32).alias("birth"),
+        "need",
+        pl.Series("birth_la_idx", las.index(children["birth_la"]).astype(np.int32)),
+    )
 
 
 def build_social_care(cfg: SyntheticConfig, population) -> SocialCare:
     """Draw every child's social care career and cut each LA's returns for ``cfg.years``."""
     tick = _Timer()
+    truth, extra = _build_truth(cfg, population, tick)
+    tables = returns_for_years(cfg, truth)
+    identities = truth.ids.select(pl.col("person_id").cast(pl.UInt32), "la_code", "la_child_id").sort(
+        "la_code", "la_child_id"
+    )
+    del truth
+    tick("returns")
+    if cfg.fault_rate > 0:
+        tables = inject_faults(cfg, tables)
+    status = compute_status(cfg, tables, identities)
+    tick("status")
+    return SocialCare(tables=tables, identities=identities, status=status, extra_children=extra)
+
+
+def _build_truth(cfg: SyntheticConfig, population, tick) -> tuple[Truth, pl.DataFrame]:
+    """Every career and record in days (see :class:`returns.Truth`), and the extra (UASC) children."""
     las = LAFrame(cfg)
     pop_children = population.children
     n_pop = pop_children.height
@@ -92,9 +125,11 @@ def build_social_care(cfg: SyntheticConfig, population) -> SocialCare:
         raise ValueError("population.children must be ordered by person_id 0..n-1")
     uasc_kids, uasc_periods = draw_uasc(cfg, las, n_pop)
     extra = conform(uasc_kids, dict(pop_children.schema))
-    all_children = pl.concat([pop_children, extra])
     kids_pop = _kids(pop_children, las)
-    kids = _kids(all_children, las)
+    # birth day of every child (population and UASC), by person_id
+    kids = pl.DataFrame(
+        {"birth": np.concatenate([kids_pop["birth"].to_numpy(), extra["birth_date"].cast(pl.Int32).to_numpy()])}
+    )
     tick("children")
 
     # careers
@@ -104,146 +139,258 @@ def build_social_care(cfg: SyntheticConfig, population) -> SocialCare:
     cpp_sp, cpps = draw_cpps(cfg, las, kids_pop, population, care_sp, care_cpps)
     tick("child protection")
     resp_sp, breaks = draw_respite(cfg, las, kids_pop, population, periods)
-    other_sp = draw_other_need(cfg, las, kids_pop, population,
-                               pl.concat([care_sp, cpp_sp, resp_sp], how="vertical_relaxed"))
+    other_sp = draw_other_need(
+        cfg, las, kids_pop, population, pl.concat([care_sp, cpp_sp, resp_sp], how="vertical_relaxed")
+    )
     tick("other need")
     nfa = draw_nfa(cfg, las, kids_pop, population)
-    spells = pl.concat([care_sp, cpp_sp, resp_sp, other_sp], how="vertical_relaxed")
-    spells = spells.with_columns(pl.col("person_id").cast(pl.Int64), pl.col("la").cast(pl.Int64),
-                                 pl.col("la_after").cast(pl.Int64), pl.col("period").cast(pl.Int64))
+    del kids_pop
+    spells = pl.concat([care_sp, cpp_sp, resp_sp, other_sp], how="vertical_relaxed").with_columns(
+        pl.col("person_id").cast(pl.Int64),
+        pl.col("la").cast(pl.Int64),
+        pl.col("la_after").cast(pl.Int64),
+        pl.col("period").cast(pl.Int64),
+    )
+    del care_sp, cpp_sp, resp_sp, other_sp
 
     # records as the LA keeps them
     eps, spells = records.segment(cfg, las, population, spells, periods)
     tick("episodes")
     eps = records.closure_reasons(cfg, eps, spells, periods, kids)
-    plans_cpp = records.place_cpps(cfg, eps, pl.concat([care_cpps.drop("spell_start"), cpps.drop("spell_start")],
-                                                       how="vertical_relaxed").with_columns(
-        pl.col("person_id").cast(pl.Int64)))
-    plans_cpp = records.cpp_details(cfg, plans_cpp)
+    all_cpps = pl.concat([care_cpps.drop("spell_start"), cpps.drop("spell_start")], how="vertical_relaxed")
+    plans_cpp = records.cpp_details(
+        cfg, records.place_cpps(cfg, eps, all_cpps.with_columns(pl.col("person_id").cast(pl.Int64)))
+    )
+    del all_cpps, care_cpps, cpps
     assess = records.assessments(cfg, eps)
     s47 = records.section47(cfg, eps, plans_cpp)
     # periods belong to the LA of their episode (and its successor copy)
-    period_ep = (spells.filter(pl.col("period") >= 0).select("period", "g")
-                 .join(eps.filter(~pl.col("successor_copy")).select("g", "ep", "la"), on="g", maintain_order="left"))
+    period_ep = (
+        spells.filter(pl.col("period") >= 0)
+        .select("period", "g")
+        .join(eps.filter(~pl.col("successor_copy")).select("g", "ep", "la"), on="g", maintain_order="left")
+    )
     periods = periods.with_columns(pl.int_range(pl.len()).alias("pid")).join(
-        period_ep.select(pl.col("period").alias("pid"), pl.col("la").alias("ep_la"), "ep"), on="pid", how="left", maintain_order="left")
+        period_ep.select(pl.col("period").alias("pid"), pl.col("la").alias("ep_la"), "ep"),
+        on="pid",
+        how="left",
+        maintain_order="left",
+    )
     periods = periods.with_columns(pl.col("ep_la").fill_null(pl.col("la")).cast(pl.Int32).alias("la")).drop("ep_la")
     care_in_eps = periods.select("ep", "start", "end").filter(pl.col("ep").is_not_null())
     cin_plans = records.cin_plans(cfg, eps, plans_cpp, assess, care_in_eps)
     nfa = records.nfa_referrals(nfa, eps.select("person_id", "start", "end"))
+    disab = _disabilities(cfg, eps, spells)
+    del spells, period_ep, care_in_eps
     tick("activities")
 
-    # 903 episodes
+    # 903 episodes and records
     periods_nopid = periods.drop("pid", "ep")
-    cla_eps = cla.build_episodes(cfg, las, periods_nopid, kids)
-    cla_eps = cla.finish_episodes(cfg, las, periods_nopid, cla_eps, kids)
-    birth_all = kids["birth"].to_numpy()
-    p_birth = birth_all[periods["person_id"].to_numpy().astype(np.int64)]
-    sex_all = all_children["sex"].to_numpy().astype(str)
+    cla_eps = cla.finish_episodes(cfg, las, periods_nopid, cla.build_episodes(cfg, las, periods_nopid, kids), kids)
+    person = periods["person_id"].to_numpy().astype(np.int64)
+    p_birth = kids["birth"].to_numpy().astype(np.int64)[person]
+    p_sex = np.where(
+        person < n_pop,
+        pop_children["sex"].gather(np.minimum(person, n_pop - 1)).to_numpy(),
+        extra["sex"].gather(np.maximum(person - n_pop, 0)).to_numpy(),
+    ).astype(str)
     reviews = cla_records.reviews(cfg, periods_nopid, p_birth)
     missing = cla_records.missing(cfg, periods_nopid, cla_eps, p_birth)
     social_workers = cla_records.social_workers(cfg, las, periods_nopid)
     adoptions = cla_records.adoptions(cfg, periods_nopid, cla_eps)
     prev_perm = cla_records.previous_permanence(cfg, las, periods_nopid, cla_eps)
-    mothers = cla_records.mothers(cfg, periods_nopid, p_birth,
-                                  sex_all[periods["person_id"].to_numpy().astype(np.int64)])
-
+    mothers = cla_records.mothers(cfg, periods_nopid, p_birth, p_sex)
+    del periods_nopid, kids
     tick("903 records")
+
+    periods_t, cla_all = _903_by_la(las, eps, periods, cla_eps, breaks, p_birth)
+    del cla_eps, breaks
+    episodes_t = _episodes_by_la(cfg, las, eps, nfa)
+    del eps, nfa
+
+    # identifiers and child attributes
+    pairs = (
+        pl.concat(
+            [
+                episodes_t.select("person_id", "la_code"),
+                cla_all.select("person_id", "la_code"),
+                periods_t.select("person_id", "la_code"),
+            ],
+            how="vertical_relaxed",
+        )
+        .unique()
+        .with_columns(pl.col("person_id").cast(pl.UInt32))
+    )
+    ids = la_child_ids(cfg, pairs).with_columns(pl.col("person_id").cast(pl.Int64))
+    del pairs
+    id_cols = ids.select("person_id", "la_code", "la_child_id", "upn_recorded")
+    episodes_t = episodes_t.join(id_cols, on=["person_id", "la_code"], maintain_order="left")
+    cla_all = cla_all.join(id_cols.rename({"la_child_id": "child"}), on=["person_id", "la_code"], maintain_order="left")
+    # only the children some LA returns
+    returned = np.unique(ids["person_id"].to_numpy())
+    returned_children = pl.concat(
+        [pop_children.gather(returned[returned < n_pop]), extra.filter(pl.col("person_id").is_in(returned))]
+    )
+    children_t = returned_children.select(
+        pl.col("person_id").cast(pl.Int64),
+        pl.col("birth_date").cast(pl.Int32).cast(pl.Int64).alias("birth"),
+        "sex",
+        "ethnicity",
+        "upn",
+        pl.col("upn_date").cast(pl.Int32).cast(pl.Int64).fill_null(OPEN).alias("upn_day"),
+        "state_school",
+        (pl.col("person_id") >= n_pop).alias("uasc"),
+    )
+    former = former_upns(cfg, returned_children).with_columns(pl.col("person_id").cast(pl.Int64))
+    truth = Truth(
+        children=children_t,
+        ids=ids,
+        former=former,
+        disabilities=disab,
+        episodes=episodes_t,
+        assessments=assess,
+        section47=s47,
+        cpps=plans_cpp,
+        plans=cin_plans,
+        cla_episodes=cla_all,
+        periods=periods_t,
+        reviews=reviews,
+        missing=missing,
+        social_workers=social_workers,
+        adoptions=adoptions,
+        prev_perm=prev_perm,
+        mothers=mothers,
+        factor_pool=records.factor_pool(cfg),
+    )
+    tick("identifiers")
+    return truth, extra
+
+
+def _903_by_la(
+    las: LAFrame,
+    eps: pl.DataFrame,
+    periods: pl.DataFrame,
+    cla_eps: pl.DataFrame,
+    breaks: pl.DataFrame,
+    p_birth: np.ndarray,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Periods and 903 episodes per returning LA (LA codes), with the copies a successor LA returns for the
+    periods it took over, care leavers marked and the category of need of each period."""
+    codes = las.codes
     # successor LAs inherit periods open when an LA is abolished (the copy of the care episode carries the LA)
     copies = eps.filter(pl.col("successor_copy")).select("person_id", "start", pl.col("la").alias("succ"))
     orig = eps.filter(~pl.col("successor_copy")).select("ep", "person_id", "start")
     succ_of_ep = copies.join(orig, on=["person_id", "start"], maintain_order="left").select("ep", "succ")
-    codes = las.codes
     last_rec = cla_eps.sort("pid", "decom").group_by("pid", maintain_order=True).agg(pl.col("rec").last())
     ep_need = eps.select("ep", pl.col("primary_need"))
-    per_t = periods.join(succ_of_ep, on="ep", how="left", maintain_order="left").join(last_rec, on="pid", how="left", maintain_order="left").join(
-        ep_need, on="ep", how="left", maintain_order="left")
+    per_t = (
+        periods.join(succ_of_ep, on="ep", how="left", maintain_order="left")
+        .join(last_rec, on="pid", how="left", maintain_order="left")
+        .join(ep_need, on="ep", how="left", maintain_order="left")
+    )
     age_end = (per_t["end"].to_numpy() - p_birth) / P.DAYS_PER_YEAR
     b14 = add_years(p_birth, 14)
-    care_leaver = ((age_end >= 16) & ((per_t["end"].to_numpy() - np.maximum(per_t["start"].to_numpy(), b14)) >= 91)
-                   & per_t["rec"].is_in(CARE_LEAVER_RECS).to_numpy())
+    care_leaver = (
+        (age_end >= 16)
+        & ((per_t["end"].to_numpy() - np.maximum(per_t["start"].to_numpy(), b14)) >= 91)
+        & per_t["rec"].is_in(CARE_LEAVER_RECS).to_numpy()
+    )
     need_code = per_t["primary_need"].fill_null("N1").to_numpy().astype(str)
     need_code = np.where(np.isin(need_code, ["N0", "N9"]), "N1", need_code)
-    per_t = per_t.with_columns(pl.Series("care_leaver", care_leaver), pl.Series("cin", need_code),
-                               pl.Series("la_code", codes[per_t["la"].to_numpy()]))
-    succ_rows = per_t.filter(pl.col("succ").is_not_null()).with_columns(
-        pl.Series("la_code", codes[per_t.filter(pl.col("succ").is_not_null())["succ"].to_numpy()]))
-    periods_t = pl.concat([per_t, succ_rows]).with_columns(pl.col("person_id").cast(pl.Int64)).select("pid", "person_id", "la_code", "start", "end", "uasc",
-                                                     "route", "cin", "care_leaver")
-    pid_la = periods_t.select("pid", "la_code")
-    cla_eps_t = cla_eps.drop("person_id", "la").join(periods_t.select("pid", "person_id", "la_code"), on="pid", maintain_order="left")
+    per_t = per_t.with_columns(
+        pl.Series("care_leaver", care_leaver),
+        pl.Series("cin", need_code),
+        pl.Series("la_code", codes[per_t["la"].to_numpy()]),
+    )
+    succ_rows = per_t.filter(pl.col("succ").is_not_null())
+    succ_rows = succ_rows.with_columns(pl.Series("la_code", codes[succ_rows["succ"].to_numpy()]))
+    periods_t = (
+        pl.concat([per_t, succ_rows])
+        .with_columns(pl.col("person_id").cast(pl.Int64))
+        .select("pid", "person_id", "la_code", "start", "end", "uasc", "route", "cin", "care_leaver")
+    )
+    cla_eps_t = cla_eps.drop("person_id", "la").join(
+        periods_t.select("pid", "person_id", "la_code"), on="pid", maintain_order="left"
+    )
     breaks_t = breaks.select(
-        pl.lit(-1, dtype=pl.Int64).alias("pid"), pl.col("person_id").cast(pl.Int64),
-        pl.Series("la_code", codes[breaks["la"].to_numpy()]), "decom", "dec", pl.lit("S").alias("rne"), "ls",
-        "place", "place_provider", pl.lit("E4A").alias("rec"), pl.lit(None, dtype=pl.Utf8).alias("reason_place_change"),
-        pl.lit(None, dtype=pl.Utf8).alias("home_post"), pl.lit(None, dtype=pl.Utf8).alias("pl_post"),
-        pl.lit(None, dtype=pl.Utf8).alias("urn"))
-    cla_all = pl.concat([cla_eps_t.select(breaks_t.columns).with_columns(pl.col("person_id").cast(pl.Int64)),
-                         breaks_t])
+        pl.lit(-1, dtype=pl.Int64).alias("pid"),
+        pl.col("person_id").cast(pl.Int64),
+        pl.Series("la_code", codes[breaks["la"].to_numpy()]),
+        "decom",
+        "dec",
+        pl.lit("S").alias("rne"),
+        "ls",
+        "place",
+        "place_provider",
+        pl.lit("E4A").alias("rec"),
+        pl.lit(None, dtype=pl.Utf8).alias("reason_place_change"),
+        pl.lit(None, dtype=pl.Utf8).alias("home_post"),
+        pl.lit(None, dtype=pl.Utf8).alias("pl_post"),
+        pl.lit(None, dtype=pl.Utf8).alias("urn"),
+    )
+    cla_all = pl.concat([cla_eps_t.select(breaks_t.columns).with_columns(pl.col("person_id").cast(pl.Int64)), breaks_t])
+    return periods_t, cla_all
 
-    # CIN episodes (with NFA referrals) in LA codes
-    ep_t = eps.select("ep", pl.col("person_id").cast(pl.Int64), pl.Series("la_code", codes[eps["la"].to_numpy()]),
-                      "start", "end", "closure_reason", "referral_source", "primary_need",
-                      pl.lit(False).alias("nfa"))
+
+def _episodes_by_la(cfg: SyntheticConfig, las: LAFrame, eps: pl.DataFrame, nfa: pl.DataFrame) -> pl.DataFrame:
+    """CIN episodes and NFA referrals (closed the day they are made, reason RC7, no primary need) per LA."""
+    codes = las.codes
+    ep_t = eps.select(
+        "ep",
+        pl.col("person_id").cast(pl.Int64),
+        pl.Series("la_code", codes[eps["la"].to_numpy()]),
+        "start",
+        "end",
+        "closure_reason",
+        "referral_source",
+        "primary_need",
+        pl.lit(False).alias("nfa"),
+    )
     nfa_rng = cfg.rng("social-care", "nfa-codes")
-    n_nfa = nfa.height
     nfa_t = nfa.select(
-        (pl.int_range(pl.len()) + (eps["ep"].max() or 0) + 1).alias("ep"), pl.col("person_id").cast(pl.Int64),
-        pl.Series("la_code", codes[nfa["la"].to_numpy()]), pl.col("day").alias("start"), pl.col("day").alias("end"),
-        pl.lit("RC7").alias("closure_reason"), pl.Series("referral_source", choice(nfa_rng, P.REFERRAL_SOURCES, n_nfa)),
-        pl.lit(None, dtype=pl.Utf8).alias("primary_need"), pl.lit(True).alias("nfa"))
-    episodes_t = pl.concat([ep_t, nfa_t], how="vertical_relaxed")
-
-    # identifiers and child attributes
-    pairs = pl.concat([episodes_t.select("person_id", "la_code"), cla_all.select("person_id", "la_code"),
-                       periods_t.select("person_id", "la_code")], how="vertical_relaxed").unique().with_columns(
-        pl.col("person_id").cast(pl.UInt32))
-    ids = la_child_ids(cfg, pairs).with_columns(pl.col("person_id").cast(pl.Int64))
-    children_t = all_children.select(
-        pl.col("person_id").cast(pl.Int64), pl.col("birth_date").cast(pl.Int32).cast(pl.Int64).alias("birth"),
-        "sex", "ethnicity", "upn",
-        pl.col("upn_date").cast(pl.Int32).cast(pl.Int64).fill_null(OPEN).alias("upn_day"), "state_school",
-        (pl.col("person_id") >= n_pop).alias("uasc"))
-    # only children some LA returns
-    children_t = children_t.join(ids.select("person_id").unique(), on="person_id", how="semi")
-    former = former_upns(cfg, all_children).with_columns(pl.col("person_id").cast(pl.Int64))
-    disab = _disabilities(cfg, eps, spells)
-    truth = Truth(
-        children=children_t, ids=ids, former=former, disabilities=disab, episodes=episodes_t,
-        assessments=assess, section47=s47, cpps=plans_cpp, plans=cin_plans, cla_episodes=cla_all,
-        periods=periods_t, reviews=reviews, missing=missing, social_workers=social_workers, adoptions=adoptions,
-        prev_perm=prev_perm, mothers=mothers)
-    del pid_la
-
-    tick("identifiers")
-    tables = returns_for_years(cfg, truth)
-    tick("returns")
-    if cfg.fault_rate > 0:
-        tables = inject_faults(cfg, tables)
-    identities = ids.select(pl.col("person_id").cast(pl.UInt32), "la_code", "la_child_id").sort(
-        "la_code", "la_child_id")
-    status = compute_status(cfg, tables, identities)
-    tick("status")
-    return SocialCare(tables=tables, identities=identities, status=status, extra_children=extra)
+        (pl.int_range(pl.len()) + (eps["ep"].max() or 0) + 1).alias("ep"),
+        pl.col("person_id").cast(pl.Int64),
+        pl.Series("la_code", codes[nfa["la"].to_numpy()]),
+        pl.col("day").alias("start"),
+        pl.col("day").alias("end"),
+        pl.lit("RC7").alias("closure_reason"),
+        pl.Series("referral_source", choice(nfa_rng, P.REFERRAL_SOURCES, nfa.height)),
+        pl.lit(None, dtype=pl.Utf8).alias("primary_need"),
+        pl.lit(True).alias("nfa"),
+    )
+    return pl.concat([ep_t, nfa_t], how="vertical_relaxed")
 
 
 def _disabilities(cfg: SyntheticConfig, eps: pl.DataFrame, spells: pl.DataFrame) -> pl.DataFrame:
     """person_id, disabilities: children with short breaks or a disability need, and some others in need."""
     rng = cfg.rng("social-care", "disabilities")
-    people = eps.select(pl.col("person_id").cast(pl.Int64), "primary_need").group_by("person_id").agg(
-        (pl.col("primary_need") == "N2").any().alias("n2")).sort("person_id")
+    people = (
+        eps.select(pl.col("person_id").cast(pl.Int64), "primary_need")
+        .group_by("person_id")
+        .agg((pl.col("primary_need") == "N2").any().alias("n2"))
+        .sort("person_id")
+    )
     resp = spells.filter(pl.col("kind") == KIND["respite"]).select(pl.col("person_id").cast(pl.Int64)).unique()
-    people = people.join(resp.with_columns(pl.lit(True).alias("resp")), on="person_id", how="left", maintain_order="left")
+    people = people.join(
+        resp.with_columns(pl.lit(True).alias("resp")), on="person_id", how="left", maintain_order="left"
+    )
     n = people.height
-    disabled = (people["n2"].to_numpy() | people["resp"].fill_null(False).to_numpy()
-                | (rng.random(n) < P.DISABILITY_SHARE * 0.5))
+    disabled = (
+        people["n2"].to_numpy()
+        | people["resp"].fill_null(False).to_numpy()
+        | (rng.random(n) < P.DISABILITY_SHARE * 0.5)
+    )
     idx = np.flatnonzero(disabled)
     k = rng.choice([1, 2, 3], size=len(idx), p=[0.5, 0.35, 0.15])
     rows = np.repeat(idx, k)
     codes = choice(rng, P.DISABILITIES, len(rows))
-    d = pl.DataFrame({"person_id": people["person_id"].to_numpy()[rows], "d": codes}).unique(
-        maintain_order=True).sort("person_id", "d").group_by("person_id", maintain_order=True).agg(
-        pl.col("d").alias("disabilities"))
+    d = (
+        pl.DataFrame({"person_id": people["person_id"].to_numpy()[rows], "d": codes})
+        .unique(maintain_order=True)
+        .sort("person_id", "d")
+        .group_by("person_id", maintain_order=True)
+        .agg(pl.col("d").alias("disabilities"))
+    )
     return d
 
 
@@ -256,22 +403,44 @@ def returns_for_years(cfg: SyntheticConfig, truth: Truth) -> dict[str, pl.DataFr
             las = [c for c in las if c in cfg.only_las]
         for name, df in {**cin_year(cfg, truth, year, las), **cla_year(cfg, truth, year, las)}.items():
             parts[name].append(df)
-    return {name: pl.concat(frames) if frames else pl.DataFrame(schema={**CIN_TABLES, **SSDA903_TABLES}[name])
-            for name, frames in parts.items()}
+    return {
+        name: pl.concat(frames) if frames else pl.DataFrame(schema={**CIN_TABLES, **SSDA903_TABLES}[name])
+        for name, frames in parts.items()
+    }
 
 
 def compute_status(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame], identities: pl.DataFrame) -> pl.DataFrame:
-    """person_id, year (start of the reporting year), la_code, group — by the cohort rules, from the returns."""
-    from cin_outcomes.cohorts.rules import per_year_membership
+    """person_id, year (start of the reporting year), la_code, group — by the cohort rules, from the returns.
 
+    Uses the rules' own flag functions (:func:`cin_outcomes.cohorts.rules.cin_flags` and ``cla_flags``) combined
+    as :func:`~cin_outcomes.cohorts.rules.per_year_membership` combines them (CIN = an episode of need, a plan or
+    looked after; CLA > CPP > CIN), without the UPN checks and national linking that the status does not need;
+    the tests check the result against ``per_year_membership``.
+    """
+    from cin_outcomes.cohorts.rules import cin_flags, cla_flags
+
+    key = ["la_code", "la_child_id"]
     out = []
     for year in cfg.years:
         sub = {k: v.filter(pl.col("reporting_year") == year.label) for k, v in tables.items()}
-        m = per_year_membership(year, sub)
+        f = cin_flags(year, sub).join(cla_flags(year, sub), on=key, how="full", coalesce=True)
+        f = f.select(
+            *key, *[pl.col(c).fill_null(False) for c in ("cin_ep_at31", "cpp_at31", "cla_at31", "cla_12m_at31")]
+        )
+        cin = pl.col("cin_ep_at31") | pl.col("cpp_at31") | pl.col("cla_at31")
+        groups = {
+            "cino_at31": cin & ~pl.col("cpp_at31") & ~pl.col("cla_at31"),
+            "cppo_at31": pl.col("cpp_at31") & ~pl.col("cla_at31"),
+            "cla_12m_at31": pl.col("cla_at31") & pl.col("cla_12m_at31"),
+            "cla_lt12m_at31": pl.col("cla_at31") & ~pl.col("cla_12m_at31"),
+        }
         for flag, group in STATUS_GROUPS.items():
-            out.append(m.filter(pl.col(flag)).select("la_code", "la_child_id").with_columns(
-                pl.lit(year.start, dtype=pl.Int16).alias("year"), pl.lit(group).alias("group")))
+            out.append(
+                f.filter(groups[flag])
+                .select(key)
+                .with_columns(pl.lit(year.start, dtype=pl.Int16).alias("year"), pl.lit(group).alias("group"))
+            )
     if not out:
         return pl.DataFrame(schema={"person_id": pl.UInt32, "year": pl.Int16, "la_code": pl.Utf8, "group": pl.Utf8})
-    s = pl.concat(out).join(identities, on=["la_code", "la_child_id"], how="inner", maintain_order="left")
+    s = pl.concat(out).join(identities, on=key, how="inner")
     return s.select("person_id", "year", "la_code", "group").unique().sort("year", "la_code", "person_id", "group")

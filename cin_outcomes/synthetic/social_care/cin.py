@@ -23,10 +23,26 @@ import polars as pl
 from cin_outcomes.synthetic.config import SyntheticConfig
 from cin_outcomes.synthetic.social_care import params as P
 from cin_outcomes.synthetic.social_care.draws import lognormal_days, uniform_days
-from cin_outcomes.synthetic.social_care.events import (control, draw_candidates, inside, kappa_for, la_index_at,
-                                                        next_start, successor_for, union_intervals)
-from cin_outcomes.synthetic.social_care.timeline import (OPEN, LAFrame, add_working_days, add_years, day,
-                                                          reporting_year_of, to_weekday, year_end)
+from cin_outcomes.synthetic.social_care.events import (
+    control,
+    draw_candidates,
+    inside,
+    kappa_for,
+    la_index_at,
+    next_start,
+    successor_for,
+    union_intervals,
+)
+from cin_outcomes.synthetic.social_care.timeline import (
+    OPEN,
+    LAFrame,
+    add_working_days,
+    add_years,
+    day,
+    reporting_year_of,
+    to_weekday,
+    year_end,
+)
 
 #: Kinds of spell, in the order that decides an episode's closure reason when spells end the same day.
 KIND = {"cla": 0, "uasc": 1, "respite": 2, "cpp": 3, "long": 4, "short": 5}
@@ -35,13 +51,18 @@ KIND = {"cla": 0, "uasc": 1, "respite": 2, "cpp": 3, "long": 4, "short": 5}
 class Coverage:
     """Children covered by spells of need (merged per child), for counting who is open on a day per LA."""
 
-    def __init__(self, las: LAFrame, child: np.ndarray, start: np.ndarray, end: np.ndarray, la: np.ndarray,
-                 la_after: np.ndarray):
+    def __init__(
+        self, las: LAFrame, child: np.ndarray, start: np.ndarray, end: np.ndarray, la: np.ndarray, la_after: np.ndarray
+    ):
         self.las = las
         c, s, e, grp = union_intervals(child, start, end)
         # the LA of a merged interval: the LA of its first spell
-        first = pl.DataFrame({"g": grp, "s": start, "la": la, "la_after": la_after}).sort("g", "s").group_by(
-            "g", maintain_order=True).agg(pl.col("la").first(), pl.col("la_after").first())
+        first = (
+            pl.DataFrame({"g": grp, "s": start, "la": la, "la_after": la_after})
+            .sort("g", "s")
+            .group_by("g", maintain_order=True)
+            .agg(pl.col("la").first(), pl.col("la_after").first())
+        )
         self.child, self.start, self.end = c, s, e
         self.la = first["la"].to_numpy()
         self.la_after = first["la_after"].to_numpy()
@@ -84,11 +105,17 @@ def care_spells(cfg: SyntheticConfig, periods: pl.DataFrame, kids: pl.DataFrame)
     end = E + tail
     b18 = add_years(birth, 18)
     end = np.where(E >= b18, E, np.minimum(end, b18))
-    spells = pl.DataFrame({
-        "person_id": periods["person_id"], "start": start, "end": end,
-        "kind": np.where(uasc, KIND["uasc"], KIND["cla"]).astype(np.int8),
-        "la": periods["la"], "la_after": periods["la_after"], "period": np.arange(n),
-    })
+    spells = pl.DataFrame(
+        {
+            "person_id": periods["person_id"],
+            "start": start,
+            "end": end,
+            "kind": np.where(uasc, KIND["uasc"], KIND["cla"]).astype(np.int8),
+            "la": periods["la"],
+            "la_after": periods["la_after"],
+            "period": np.arange(n),
+        }
+    )
     # a child protection plan before care for some children (not emergencies), ending soon after care starts
     cpp = (~emergency) & (lead >= 75) & (rng.random(n) < 0.55)
     icpc = to_weekday(start + uniform_days(rng, 15, 40, n))
@@ -97,16 +124,22 @@ def care_spells(cfg: SyntheticConfig, periods: pl.DataFrame, kids: pl.DataFrame)
     cpp_end = np.minimum(cpp_end, np.where(E > S + 2, E - 1, E))
     cpp &= cpp_end > icpc + 1
     k = np.flatnonzero(cpp)
-    cpps = pl.DataFrame({
-        "person_id": periods["person_id"].to_numpy()[k], "start": icpc[k], "end": cpp_end[k],
-        "la": periods["la"].to_numpy()[k], "la_after": periods["la_after"].to_numpy()[k],
-        "spell_start": start[k],
-    })
+    cpps = pl.DataFrame(
+        {
+            "person_id": periods["person_id"].to_numpy()[k],
+            "start": icpc[k],
+            "end": cpp_end[k],
+            "la": periods["la"].to_numpy()[k],
+            "la_after": periods["la_after"].to_numpy()[k],
+            "spell_start": start[k],
+        }
+    )
     return spells, cpps
 
 
-def draw_cpps(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, population, care: pl.DataFrame,
-              care_cpps: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def draw_cpps(
+    cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, population, care: pl.DataFrame, care_cpps: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Child protection plans outside care, and their spells of need (referral before, step-down after).
 
     Returns (spells, cpps) like :func:`care_spells`.
@@ -115,11 +148,12 @@ def draw_cpps(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, population
     birth = kids["birth"].to_numpy()
     need = kids["need"].to_numpy()
     birth_la = kids["birth_la_idx"].to_numpy()
-    starts_t = las.targets["cpp_at31"] * 365.25 / (P.CPP_MEDIAN * np.exp(P.CPP_SIGMA ** 2 / 2))
+    starts_t = las.targets["cpp_at31"] * 365.25 / (P.CPP_MEDIAN * np.exp(P.CPP_SIGMA**2 / 2))
     kappa = kappa_for(las, birth_la, birth, need, P.BETA_CPP, P.AGE_CPP, starts_t, P.OVERSAMPLE["cpp"])
     horizon = int(year_end(cfg.last_year.start))
-    child, start = draw_candidates(rng, birth, need, kappa, P.BETA_CPP, P.AGE_CPP, day(P.CIN_SIM_START), horizon,
-                                   min_age=-0.4, max_age=17.7)
+    child, start = draw_candidates(
+        rng, birth, need, kappa, P.BETA_CPP, P.AGE_CPP, day(P.CIN_SIM_START), horizon, min_age=-0.4, max_age=17.7
+    )
     start = to_weekday(start)
     n = len(child)
     dur = lognormal_days(rng, P.CPP_MEDIAN, P.CPP_SIGMA, n)
@@ -128,16 +162,14 @@ def draw_cpps(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, population
     end = np.minimum(end, b18 - 1)
     # not while looked after or in the run-up to care; end by the next such spell
     cs = care.sort("person_id", "start")
-    cc, cst, cen = (cs["person_id"].to_numpy().astype(np.int64), cs["start"].to_numpy() - 30,
-                    cs["end"].to_numpy())
+    cc, cst, cen = (cs["person_id"].to_numpy().astype(np.int64), cs["start"].to_numpy() - 30, cs["end"].to_numpy())
     cc, cst, cen, _ = union_intervals(cc, cst, cen)
     blocked = inside(child, start, cc, cst, cen) >= 0
     nxt = next_start(child, start, cc, cst)
     end = np.minimum(end, nxt - 1)
     # nor during a plan before care
     pc = care_cpps.sort("person_id", "start")
-    pcc, pst, pen = (pc["person_id"].to_numpy().astype(np.int64), pc["start"].to_numpy() - 60,
-                     pc["end"].to_numpy() + 1)
+    pcc, pst, pen = (pc["person_id"].to_numpy().astype(np.int64), pc["start"].to_numpy() - 60, pc["end"].to_numpy() + 1)
     pcc, pst, pen, _ = union_intervals(pcc, pst, pen)
     blocked |= inside(child, start, pcc, pst, pen) >= 0
     end = np.minimum(end, next_start(child, start, pcc, pst) - 1)
@@ -147,12 +179,33 @@ def draw_cpps(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, population
     la_after = successor_for(population, las, person, la)
     cy = reporting_year_of(start)
     years = np.arange(int(cy.min()), cfg.last_year.start + 1)
-    ext = Coverage(las, care_cpps["person_id"].to_numpy().astype(np.int64), care_cpps["start"].to_numpy(),
-                   care_cpps["end"].to_numpy(), care_cpps["la"].to_numpy(), care_cpps["la_after"].to_numpy())
+    ext = Coverage(
+        las,
+        care_cpps["person_id"].to_numpy().astype(np.int64),
+        care_cpps["start"].to_numpy(),
+        care_cpps["end"].to_numpy(),
+        care_cpps["la"].to_numpy(),
+        care_cpps["la_after"].to_numpy(),
+    )
     u = rng.random(n)
-    acc = control(las, years, cy, child, start, end, la, la_after, u, len(birth), las.targets["cpp_at31"],
-                  starts_t, first_year=P.FIRST_TARGET_YEAR_END - 1, blocked=blocked, external=ext.external,
-                  bounds=(0.3, 3.0))
+    acc = control(
+        las,
+        years,
+        cy,
+        child,
+        start,
+        end,
+        la,
+        la_after,
+        u,
+        len(birth),
+        las.targets["cpp_at31"],
+        starts_t,
+        first_year=P.FIRST_TARGET_YEAR_END - 1,
+        blocked=blocked,
+        external=ext.external,
+        bounds=(0.3, 3.0),
+    )
     k = np.flatnonzero(acc)
     lead = uniform_days(rng, 14, 45, len(k))
     step_down = rng.random(len(k)) < P.CPP_STEP_DOWN_SHARE
@@ -161,16 +214,33 @@ def draw_cpps(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, population
     sp_end = np.minimum(end[k] + tail, np.maximum(add_years(birth[child[k]], 18) - 1, end[k]))
     sp_end = np.minimum(sp_end, next_start(child[k], start[k], cc, cst) - 1)
     sp_end = np.maximum(sp_end, end[k])
-    cpps = pl.DataFrame({"person_id": person[k], "start": start[k], "end": end[k], "la": la[k],
-                         "la_after": la_after[k], "spell_start": sp_start})
-    spells = pl.DataFrame({"person_id": person[k], "start": sp_start, "end": sp_end,
-                           "kind": np.full(len(k), KIND["cpp"], dtype=np.int8), "la": la[k], "la_after": la_after[k],
-                           "period": np.full(len(k), -1)})
+    cpps = pl.DataFrame(
+        {
+            "person_id": person[k],
+            "start": start[k],
+            "end": end[k],
+            "la": la[k],
+            "la_after": la_after[k],
+            "spell_start": sp_start,
+        }
+    )
+    spells = pl.DataFrame(
+        {
+            "person_id": person[k],
+            "start": sp_start,
+            "end": sp_end,
+            "kind": np.full(len(k), KIND["cpp"], dtype=np.int8),
+            "la": la[k],
+            "la_after": la_after[k],
+            "period": np.full(len(k), -1),
+        }
+    )
     return spells, cpps
 
 
-def draw_other_need(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, population,
-                    external_spells: pl.DataFrame) -> pl.DataFrame:
+def draw_other_need(
+    cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, population, external_spells: pl.DataFrame
+) -> pl.DataFrame:
     """Spells of need without a plan or care: held so that children in need at 31 March follow each LA's figure.
 
     ``external_spells`` are the spells already drawn (care, child protection, short breaks); their children count
@@ -183,8 +253,9 @@ def draw_other_need(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, popu
     starts_t = las.targets["cin_started"] * 0.88
     kappa = kappa_for(las, birth_la, birth, need, P.BETA_CIN, P.AGE_CIN, starts_t, P.OVERSAMPLE["cin"])
     horizon = int(year_end(cfg.last_year.start))
-    child, start = draw_candidates(rng, birth, need, kappa, P.BETA_CIN, P.AGE_CIN, day(P.CIN_SIM_START), horizon,
-                                   min_age=-0.4, max_age=17.8)
+    child, start = draw_candidates(
+        rng, birth, need, kappa, P.BETA_CIN, P.AGE_CIN, day(P.CIN_SIM_START), horizon, min_age=-0.4, max_age=17.8
+    )
     n = len(child)
     short = rng.random(n) < P.SHORT_EPISODE_SHARE
     dur = np.where(short, uniform_days(rng, 10, 70, n), lognormal_days(rng, P.CIN_LONG_MEDIAN, P.CIN_LONG_SIGMA, n))
@@ -195,17 +266,45 @@ def draw_other_need(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, popu
     la_after = successor_for(population, las, person, la)
     cy = reporting_year_of(start)
     years = np.arange(int(cy.min()), cfg.last_year.start + 1)
-    ext = Coverage(las, external_spells["person_id"].to_numpy().astype(np.int64),
-                   external_spells["start"].to_numpy(), external_spells["end"].to_numpy(),
-                   external_spells["la"].to_numpy(), external_spells["la_after"].to_numpy())
+    ext = Coverage(
+        las,
+        external_spells["person_id"].to_numpy().astype(np.int64),
+        external_spells["start"].to_numpy(),
+        external_spells["end"].to_numpy(),
+        external_spells["la"].to_numpy(),
+        external_spells["la_after"].to_numpy(),
+    )
     u = rng.random(n)
-    acc = control(las, years, cy, child, start, end, la, la_after, u, len(birth), las.targets["cin_at31"],
-                  starts_t, first_year=P.FIRST_TARGET_YEAR_END - 1, blocked=blocked, external=ext.external,
-                  bounds=(0.3, 3.0))
+    acc = control(
+        las,
+        years,
+        cy,
+        child,
+        start,
+        end,
+        la,
+        la_after,
+        u,
+        len(birth),
+        las.targets["cin_at31"],
+        starts_t,
+        first_year=P.FIRST_TARGET_YEAR_END - 1,
+        blocked=blocked,
+        external=ext.external,
+        bounds=(0.3, 3.0),
+    )
     k = np.flatnonzero(acc)
-    return pl.DataFrame({"person_id": person[k], "start": start[k], "end": end[k],
-                         "kind": np.where(short[k], KIND["short"], KIND["long"]).astype(np.int8),
-                         "la": la[k], "la_after": la_after[k], "period": np.full(len(k), -1)})
+    return pl.DataFrame(
+        {
+            "person_id": person[k],
+            "start": start[k],
+            "end": end[k],
+            "kind": np.where(short[k], KIND["short"], KIND["long"]).astype(np.int8),
+            "la": la[k],
+            "la_after": la_after[k],
+            "period": np.full(len(k), -1),
+        }
+    )
 
 
 def draw_nfa(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, population) -> pl.DataFrame:

@@ -23,10 +23,8 @@ import polars as pl
 from cin_outcomes.synthetic.config import SyntheticConfig
 from cin_outcomes.synthetic.social_care import params as P
 from cin_outcomes.synthetic.social_care.draws import choice, choice_rows, lognormal_days, uniform_days
-from cin_outcomes.synthetic.social_care.events import (control, draw_candidates, kappa_for, la_index_at,
-                                                        successor_for)
-from cin_outcomes.synthetic.social_care.timeline import (OPEN, LAFrame, add_years, day, reporting_year_of,
-                                                          year_end)
+from cin_outcomes.synthetic.social_care.events import control, draw_candidates, kappa_for, la_index_at, successor_for
+from cin_outcomes.synthetic.social_care.timeline import OPEN, LAFrame, add_years, day, reporting_year_of, year_end
 
 ROUTE_CODE = {r: i for i, r in enumerate(P.ROUTES)}
 FOSTER = ("U1", "U2", "U3", "U4", "U5", "U6")
@@ -65,8 +63,9 @@ def draw_periods(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, populat
     starts = np.maximum(las.targets["cla_started"], las.targets["cla_at31"] / 2.6) * share[None, :]
     kappa = kappa_for(las, birth_la, birth, need, P.BETA_CLA, P.AGE_CLA, starts, P.OVERSAMPLE["cla"])
     horizon = int(year_end(cfg.last_year.start))
-    child, start = draw_candidates(rng, birth, need, kappa, P.BETA_CLA, P.AGE_CLA, day(P.CLA_SIM_START), horizon,
-                                   min_age=0.0, max_age=17.8)
+    child, start = draw_candidates(
+        rng, birth, need, kappa, P.BETA_CLA, P.AGE_CLA, day(P.CLA_SIM_START), horizon, min_age=0.0, max_age=17.8
+    )
     n = len(child)
     person = kids["person_id"].to_numpy()[child]
     la = la_index_at(population, las, person, start)
@@ -95,17 +94,40 @@ def draw_periods(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, populat
     la_after = successor_for(population, las, person, la)
     cy = reporting_year_of(start)
     order = np.argsort(cy, kind="stable")
-    child, start, end, la, la_after, route, age, person, cy = (a[order] for a in (
-        child, start, end, la, la_after, route, age, person, cy))
+    child, start, end, la, la_after, route, age, person, cy = (
+        a[order] for a in (child, start, end, la, la_after, route, age, person, cy)
+    )
     u = rng.random(len(child))
-    accepted = control(las, years, cy, child, start, end, la, la_after, u, len(birth), stock, starts,
-                       first_year=P.FIRST_TARGET_YEAR_END - 1, bounds=(0.25, 2.5), warm_stock=present_share)
+    accepted = control(
+        las,
+        years,
+        cy,
+        child,
+        start,
+        end,
+        la,
+        la_after,
+        u,
+        len(birth),
+        stock,
+        starts,
+        first_year=P.FIRST_TARGET_YEAR_END - 1,
+        bounds=(0.25, 2.5),
+        warm_stock=present_share,
+    )
     k = np.flatnonzero(accepted)
-    return pl.DataFrame({
-        "person_id": person[k].astype(np.uint32), "la": la[k].astype(np.int32), "la_after": la_after[k].astype(np.int32),
-        "start": start[k], "end": end[k], "route": route[k].astype(np.int8), "age_start": age[k].astype(np.float32),
-        "uasc": np.zeros(len(k), dtype=bool),
-    }).sort("person_id", "start")
+    return pl.DataFrame(
+        {
+            "person_id": person[k].astype(np.uint32),
+            "la": la[k].astype(np.int32),
+            "la_after": la_after[k].astype(np.int32),
+            "start": start[k],
+            "end": end[k],
+            "route": route[k].astype(np.int8),
+            "age_start": age[k].astype(np.float32),
+            "uasc": np.zeros(len(k), dtype=bool),
+        }
+    ).sort("person_id", "start")
 
 
 def _episode_events(rng: np.random.Generator, periods: pl.DataFrame, birth: np.ndarray) -> pl.DataFrame:
@@ -159,8 +181,13 @@ def _episode_events(rng: np.random.Generator, periods: pl.DataFrame, birth: np.n
     ev.append((pid[m], t_c2[m], np.full(m.sum(), "C2")))
     cur = np.where(m, "C2", cur)
     ev.append((pid[adopt], t_e1[adopt], np.full(adopt.sum(), "E1")))
-    legal = pl.DataFrame({"pid": np.concatenate([e[0] for e in ev]), "t": np.concatenate([e[1] for e in ev]),
-                          "ls": np.concatenate([e[2] for e in ev])})
+    legal = pl.DataFrame(
+        {
+            "pid": np.concatenate([e[0] for e in ev]),
+            "t": np.concatenate([e[1] for e in ev]),
+            "ls": np.concatenate([e[2] for e in ev]),
+        }
+    )
 
     # --- placements ---------------------------------------------------------------------------------------
     def band_of(a):
@@ -181,8 +208,13 @@ def _episode_events(rng: np.random.Generator, periods: pl.DataFrame, birth: np.n
 
     adopt_or_young_perm = R["adoption"] | (permanence & (age0 < 5))
     p0 = draw_place(age0, adopt_or_young_perm)
-    p0 = np.where(uasc, np.where(age0 >= 16, choice(rng, {"H5": 0.45, "U6": 0.4, "K2": 0.15}, n),
-                                 choice(rng, {"U6": 0.75, "K2": 0.25}, n)), p0)
+    p0 = np.where(
+        uasc,
+        np.where(
+            age0 >= 16, choice(rng, {"H5": 0.45, "U6": 0.4, "K2": 0.15}, n), choice(rng, {"U6": 0.75, "K2": 0.25}, n)
+        ),
+        p0,
+    )
     # H5 (supported accommodation) only from 16; S1 (residential school) from 4 (rules 371, 373)
     p0 = np.where((p0 == "H5") & (age0 < 16), "U6", p0)
     p0 = np.where((p0 == "S1") & (age0 < 4), "U6", p0)
@@ -211,20 +243,36 @@ def _episode_events(rng: np.random.Generator, periods: pl.DataFrame, birth: np.n
     t_p1 = E - uniform_days(rng, 60, 180, n)
     m = R["home"] & (rng.random(n) < 0.35) & (t_p1 > S + 30)
     pev.append((pid[m], t_p1[m], np.full(m.sum(), "P1"), np.zeros(m.sum(), dtype=bool)))
-    place = pl.DataFrame({"pid": np.concatenate([e[0] for e in pev]), "t": np.concatenate([e[1] for e in pev]),
-                          "place": np.concatenate([e[2] for e in pev]),
-                          "same_carer": np.concatenate([e[3] for e in pev])})
+    place = pl.DataFrame(
+        {
+            "pid": np.concatenate([e[0] for e in pev]),
+            "t": np.concatenate([e[1] for e in pev]),
+            "place": np.concatenate([e[2] for e in pev]),
+            "same_carer": np.concatenate([e[3] for e in pev]),
+        }
+    )
     # no placement changes after placement for adoption (A5/A6 is the last placement)
-    place = place.join(pl.DataFrame({"pid": pid[adopt], "t_a": t_place[adopt]}), on="pid", how="left", maintain_order="left").filter(
-        pl.col("t_a").is_null() | (pl.col("t") <= pl.col("t_a")) | pl.col("place").is_in(["A5", "A6"])
-    ).filter(pl.col("t_a").is_null() | (pl.col("t") != pl.col("t_a")) | pl.col("place").is_in(["A5", "A6"])
-             ).drop("t_a")
+    place = (
+        place.join(
+            pl.DataFrame({"pid": pid[adopt], "t_a": t_place[adopt]}), on="pid", how="left", maintain_order="left"
+        )
+        .filter(pl.col("t_a").is_null() | (pl.col("t") <= pl.col("t_a")) | pl.col("place").is_in(["A5", "A6"]))
+        .filter(pl.col("t_a").is_null() | (pl.col("t") != pl.col("t_a")) | pl.col("place").is_in(["A5", "A6"]))
+        .drop("t_a")
+    )
     ends = pl.DataFrame({"pid": pid, "S": S, "E": E})
-    legal = legal.join(ends, on="pid", maintain_order="left").filter((pl.col("t") >= pl.col("S")) & (pl.col("t") < pl.col("E")))
-    place = place.join(ends, on="pid", maintain_order="left").filter((pl.col("t") >= pl.col("S")) & (pl.col("t") < pl.col("E")))
+    legal = legal.join(ends, on="pid", maintain_order="left").filter(
+        (pl.col("t") >= pl.col("S")) & (pl.col("t") < pl.col("E"))
+    )
+    place = place.join(ends, on="pid", maintain_order="left").filter(
+        (pl.col("t") >= pl.col("S")) & (pl.col("t") < pl.col("E"))
+    )
     legal = legal.group_by("pid", "t").agg(pl.col("ls").last())
-    place = place.sort("pid", "t").group_by("pid", "t", maintain_order=True).agg(
-        pl.col("place").last(), pl.col("same_carer").last())
+    place = (
+        place.sort("pid", "t")
+        .group_by("pid", "t", maintain_order=True)
+        .agg(pl.col("place").last(), pl.col("same_carer").last())
+    )
     return legal.join(place, on=["pid", "t"], how="full", coalesce=True, maintain_order="left").sort("pid", "t")
 
 
@@ -238,39 +286,64 @@ def build_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, ki
     ev = _episode_events(rng, periods, birth)
     # forward-fill the state; resolve "LT" (long-term with the same carer) against the current placement
     ev = ev.with_columns(pl.col("place").alias("place_event"))
-    ev = ev.with_columns(pl.col("ls").forward_fill().over("pid"),
-                         pl.col("place").replace("LT", None).forward_fill().over("pid").alias("prev_place_ff"))
+    ev = ev.with_columns(
+        pl.col("ls").forward_fill().over("pid"),
+        pl.col("place").replace("LT", None).forward_fill().over("pid").alias("prev_place_ff"),
+    )
     ev = ev.with_columns(pl.col("prev_place_ff").shift(1).over("pid").alias("before"))
     lt = pl.col("place_event") == "LT"
     ev = ev.with_columns(
-        pl.when(lt & (pl.col("before") == "U6")).then(pl.lit("U4"))
-        .when(lt & (pl.col("before") == "U3")).then(pl.lit("U1"))
-        .when(lt).then(None)
-        .otherwise(pl.col("place_event")).alias("place_event"))
+        pl.when(lt & (pl.col("before") == "U6"))
+        .then(pl.lit("U4"))
+        .when(lt & (pl.col("before") == "U3"))
+        .then(pl.lit("U1"))
+        .when(lt)
+        .then(None)
+        .otherwise(pl.col("place_event"))
+        .alias("place_event")
+    )
     ev = ev.with_columns(pl.col("place_event").forward_fill().over("pid").alias("place"))
     ev = ev.with_columns(
         pl.col("ls").shift(1).over("pid").alias("prev_ls"),
         pl.col("place").shift(1).over("pid").alias("prev_place"),
-        pl.int_range(pl.len()).over("pid").alias("k"))
+        pl.int_range(pl.len()).over("pid").alias("k"),
+    )
     first = pl.col("k") == 0
     ls_changed = (pl.col("ls") != pl.col("prev_ls")).fill_null(False)
     pl_changed = pl.col("place_event").is_not_null() & ~first
     # placed with parents under s20 is not allowed: keep s20 children in their placement (rule 378)
     ev = ev.filter(first | ls_changed | pl_changed)
     ev = ev.with_columns(
-        pl.when(first).then(pl.lit("S"))
-        .when(ls_changed & pl_changed & pl.col("same_carer").fill_null(False)).then(pl.lit("U"))
-        .when(ls_changed & pl_changed).then(pl.lit("B"))
-        .when(ls_changed).then(pl.lit("L"))
-        .when(pl.col("same_carer").fill_null(False)).then(pl.lit("T"))
-        .otherwise(pl.lit("P")).alias("rne"))
+        pl.when(first)
+        .then(pl.lit("S"))
+        .when(ls_changed & pl_changed & pl.col("same_carer").fill_null(False))
+        .then(pl.lit("U"))
+        .when(ls_changed & pl_changed)
+        .then(pl.lit("B"))
+        .when(ls_changed)
+        .then(pl.lit("L"))
+        .when(pl.col("same_carer").fill_null(False))
+        .then(pl.lit("T"))
+        .otherwise(pl.lit("P"))
+        .alias("rne")
+    )
     # P1 under V2 is not allowed: such a move becomes a move to another foster placement
-    ev = ev.with_columns(pl.when((pl.col("place") == "P1") & pl.col("ls").is_in(["V2", "L1", "L2", "J1"]))
-                         .then(pl.lit("U6")).otherwise(pl.col("place")).alias("place"))
-    ev = ev.join(pl.DataFrame({"pid": np.arange(periods.height), "E": periods["end"].to_numpy()}), on="pid", maintain_order="left")
-    ev = ev.with_columns(pl.col("t").alias("decom"),
-                         pl.col("t").shift(-1).over("pid").fill_null(pl.col("E")).alias("dec"),
-                         pl.col("rne").shift(-1).over("pid").alias("next_rne"))
+    ev = ev.with_columns(
+        pl.when((pl.col("place") == "P1") & pl.col("ls").is_in(["V2", "L1", "L2", "J1"]))
+        .then(pl.lit("U6"))
+        .otherwise(pl.col("place"))
+        .alias("place")
+    )
+    ev = ev.join(
+        pl.DataFrame({"pid": np.arange(periods.height), "E": periods["end"].to_numpy()}),
+        on="pid",
+        maintain_order="left",
+    )
+    ev = ev.with_columns(
+        pl.col("t").alias("decom"),
+        pl.col("t").shift(-1).over("pid").fill_null(pl.col("E")).alias("dec"),
+        pl.col("rne").shift(-1).over("pid").alias("next_rne"),
+    )
     m = ev.height
     # providers, postcodes and URNs per placement (an episode that only changes legal status keeps them)
     place = ev["place"].to_numpy().astype(str)
@@ -288,25 +361,46 @@ def build_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, ki
     ):
         mm = np.isin(place, codes)
         provider[mm] = choice(rng, shares, int(mm.sum()))
-    ev = ev.with_columns(pl.Series("new_provider", provider.astype(str)),
-                         pl.Series("u_out", rng.random(m)), pl.Series("u_pc", rng.random(m)),
-                         pl.Series("u_urn", rng.integers(100000, 999999, m)))
+    ev = ev.with_columns(
+        pl.Series("new_provider", provider.astype(str)),
+        pl.Series("u_out", rng.random(m)),
+        pl.Series("u_pc", rng.random(m)),
+        pl.Series("u_urn", rng.integers(100000, 999999, m)),
+    )
     placement_starts = pl.col("rne").is_in(["S", "P", "T", "B", "U"])
     for c in ["new_provider", "u_out", "u_pc", "u_urn"]:
-        ev = ev.with_columns(pl.when(placement_starts).then(pl.col(c)).otherwise(None).forward_fill().over("pid")
-                             .alias(c))
+        ev = ev.with_columns(
+            pl.when(placement_starts).then(pl.col(c)).otherwise(None).forward_fill().over("pid").alias(c)
+        )
     ev = ev.with_columns(
-        pl.when(pl.col("next_rne").is_in(["P", "B", "T", "U"])).then(pl.lit("X")).otherwise(None)
-        .alias("needs_reason"))
+        pl.when(pl.col("next_rne").is_in(["P", "B", "T", "U"])).then(pl.lit("X")).otherwise(None).alias("needs_reason")
+    )
     reasons = choice(rng, P.REASON_PLACE_CHANGE, m)
-    ev = ev.with_columns(pl.when(pl.col("needs_reason").is_not_null()).then(pl.Series(reasons))
-                         .otherwise(None).alias("reason_place_change"))
-    return ev.select("pid", "decom", "dec", "rne", "ls", "place", pl.col("new_provider").alias("place_provider"),
-                     "reason_place_change", "u_out", "u_pc", "u_urn", pl.col("next_rne"))
+    ev = ev.with_columns(
+        pl.when(pl.col("needs_reason").is_not_null())
+        .then(pl.Series(reasons))
+        .otherwise(None)
+        .alias("reason_place_change")
+    )
+    return ev.select(
+        "pid",
+        "decom",
+        "dec",
+        "rne",
+        "ls",
+        "place",
+        pl.col("new_provider").alias("place_provider"),
+        "reason_place_change",
+        "u_out",
+        "u_pc",
+        "u_urn",
+        pl.col("next_rne"),
+    )
 
 
-def finish_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, eps: pl.DataFrame,
-                    kids: pl.DataFrame) -> pl.DataFrame:
+def finish_episodes(
+    cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, eps: pl.DataFrame, kids: pl.DataFrame
+) -> pl.DataFrame:
     """Reasons an episode ceased, postcodes and URNs.
 
     * REC: ``X1`` when another episode of the period follows the same day; the period's last episode carries the
@@ -333,8 +427,11 @@ def finish_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, e
         m = la_p == i
         home[m] = pool[(u_home[m] * len(pool)).astype(np.int64)]
     per = per.with_columns(pl.Series("home_post", home.astype(str)))
-    e = eps.join(per.select("pid", "person_id", "la", "la_after", "end", "route", "uasc", "home_post", "age_start"),
-                 on="pid", maintain_order="left")
+    e = eps.join(
+        per.select("pid", "person_id", "la", "la_after", "end", "route", "uasc", "home_post", "age_start"),
+        on="pid",
+        maintain_order="left",
+    )
     last = e["next_rne"].is_null().to_numpy() & (e["dec"] == e["end"]).to_numpy()
     m = e.height
     birth = kids["birth"].to_numpy()[e["person_id"].to_numpy().astype(np.int64)]
@@ -353,15 +450,41 @@ def finish_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, e
     r_sgo = np.where(foster, np.where(kin, "E45", "E46"), np.where(u < 0.7, "E47", "E48"))
     r_18 = np.where(foster & (u < 0.45), "E17", np.where(u < 0.8, "E5", np.where(u < 0.9, "E6", "E8")))
     r_early_indep = np.where(u < 0.7, "E5", np.where(u < 0.85, "E6", "E8"))
-    r_other = np.where(ls == "J1", "E14", np.where(u < 0.55, "E8", np.where(u < 0.7, "E3", np.where(
-        (u < 0.78) & (age_end >= 10), "E9", np.where(u < 0.85, "E16", np.where((u < 0.9) & (age_end >= 16), "E7",
-                                                                                "E13"))))))
-    r_uasc = np.where(at18, np.where(u < 0.8, "E5", np.where(u < 0.9, "E6", "E8")),
-                      np.where(u < 0.5, "E8", np.where(u < 0.75, "E16", "E15")))
+    r_other = np.where(
+        ls == "J1",
+        "E14",
+        np.where(
+            u < 0.55,
+            "E8",
+            np.where(
+                u < 0.7,
+                "E3",
+                np.where(
+                    (u < 0.78) & (age_end >= 10),
+                    "E9",
+                    np.where(u < 0.85, "E16", np.where((u < 0.9) & (age_end >= 16), "E7", "E13")),
+                ),
+            ),
+        ),
+    )
+    r_uasc = np.where(
+        at18,
+        np.where(u < 0.8, "E5", np.where(u < 0.9, "E6", "E8")),
+        np.where(u < 0.5, "E8", np.where(u < 0.75, "E16", "E15")),
+    )
     final = np.select(
-        [uasc, route == ROUTE_CODE["home"], route == ROUTE_CODE["adoption"], route == ROUTE_CODE["sgo"],
-         route == ROUTE_CODE["cao"], (route == ROUTE_CODE["age18"]) & at18, route == ROUTE_CODE["age18"]],
-        [r_uasc, r_home, r_adopt, r_sgo, np.full(m, "E41"), r_18, r_early_indep], r_other)
+        [
+            uasc,
+            route == ROUTE_CODE["home"],
+            route == ROUTE_CODE["adoption"],
+            route == ROUTE_CODE["sgo"],
+            route == ROUTE_CODE["cao"],
+            (route == ROUTE_CODE["age18"]) & at18,
+            route == ROUTE_CODE["age18"],
+        ],
+        [r_uasc, r_home, r_adopt, r_sgo, np.full(m, "E41"), r_18, r_early_indep],
+        r_other,
+    )
     # adoption only from a placement for adoption (rule 390); SGO/CAO only before 18 (rule 407)
     final = np.where((route == ROUTE_CODE["adoption"]) & ~np.isin(place, ADOPTION_PLACES), "E8", final)
     final = np.where(np.isin(final, ["E45", "E46", "E47", "E48", "E41", "E11", "E12"]) & at18, "E8", final)
@@ -394,9 +517,15 @@ def finish_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, e
     pl_post = np.where(place == "P1", home_post, pl_post)
     urn_num = e["u_urn"].to_numpy()
     own = np.isin(provider, ["PR1", "PR2"])
-    urn = np.where(np.isin(place, REGISTERED), np.char.add("SC", urn_num.astype(str)),
-                   np.where(np.isin(place, FOSTER + ADOPTION_PLACES) & ~own, np.char.add("SC", urn_num.astype(str)),
-                            np.where(np.isin(place, FOSTER + ADOPTION_PLACES + ("H5",)), "XXXXXXX", "")))
+    urn = np.where(
+        np.isin(place, REGISTERED),
+        np.char.add("SC", urn_num.astype(str)),
+        np.where(
+            np.isin(place, FOSTER + ADOPTION_PLACES) & ~own,
+            np.char.add("SC", urn_num.astype(str)),
+            np.where(np.isin(place, FOSTER + ADOPTION_PLACES + ("H5",)), "XXXXXXX", ""),
+        ),
+    )
     # supported accommodation is Ofsted-registered from 29 October 2023 (rule 230): its URN, shown from the
     # 2023-24 return on (before that XXXXXXX, rule 222; see returns.cla_year)
     urn = np.where(place == "H5", np.char.add("SC", urn_num.astype(str)), urn)
@@ -406,5 +535,19 @@ def finish_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, e
         pl.when(pl.Series(uasc)).then(None).otherwise(pl.col("home_post")).alias("home_post"),
         pl.when(pl.Series(urn) == "").then(None).otherwise(pl.Series(urn)).alias("urn"),
     )
-    return out.select("pid", "person_id", "la", "decom", "dec", "rne", "ls", "place", "place_provider", "rec",
-                      "reason_place_change", "home_post", "pl_post", "urn").sort("pid", "decom")
+    return out.select(
+        "pid",
+        "person_id",
+        "la",
+        "decom",
+        "dec",
+        "rne",
+        "ls",
+        "place",
+        "place_provider",
+        "rec",
+        "reason_place_change",
+        "home_post",
+        "pl_post",
+        "urn",
+    ).sort("pid", "decom")

@@ -38,13 +38,17 @@ def reviews(cfg: SyntheticConfig, periods: pl.DataFrame, birth: np.ndarray) -> p
     day = np.where(j == 0, first[idx], second[idx] + (j - 1) * 182 + rng.integers(-7, 8, len(idx)))
     day = np.minimum(day, E[idx] - 1)
     age = (day - birth[idx]) / P.DAYS_PER_YEAR
-    code = np.where(age < 4, "PN0", choice(rng, {"PN1": 0.45, "PN2": 0.1, "PN3": 0.1, "PN4": 0.15, "PN5": 0.05,
-                                                  "PN6": 0.1, "PN7": 0.05}, len(idx)))
+    code = np.where(
+        age < 4,
+        "PN0",
+        choice(rng, {"PN1": 0.45, "PN2": 0.1, "PN3": 0.1, "PN4": 0.15, "PN5": 0.05, "PN6": 0.1, "PN7": 0.05}, len(idx)),
+    )
     # a 4th birthday falls between the review date and the date the age was worked out: keep the rule's view
     b4 = add_years(birth[idx], 4)
     code = np.where(day < b4, "PN0", np.where(code == "PN0", "PN1", code))
-    return pl.DataFrame({"pid": idx, "review": day, "review_code": code}).unique(["pid", "review"]).sort(
-        "pid", "review")
+    return (
+        pl.DataFrame({"pid": idx, "review": day, "review_code": code}).unique(["pid", "review"]).sort("pid", "review")
+    )
 
 
 def missing(cfg: SyntheticConfig, periods: pl.DataFrame, episodes: pl.DataFrame, birth: np.ndarray) -> pl.DataFrame:
@@ -58,12 +62,14 @@ def missing(cfg: SyntheticConfig, periods: pl.DataFrame, episodes: pl.DataFrame,
     idx = np.repeat(np.arange(len(S)), k)
     start = S[idx] + 10 + (rng.random(len(idx)) * np.maximum(E[idx] - S[idx] - 20, 1)).astype(np.int64)
     end = start + rng.integers(0, 6, len(idx))
-    m = pl.DataFrame({"pid": idx, "mis_start": start, "mis_end": end,
-                      "missing": np.where(rng.random(len(idx)) < 0.6, "M", "A")})
+    m = pl.DataFrame(
+        {"pid": idx, "mis_start": start, "mis_end": end, "missing": np.where(rng.random(len(idx)) < 0.6, "M", "A")}
+    )
     # inside a single episode, and not over 31 March (a return covers one year)
     ep = episodes.select("pid", "decom", "dec").sort("pid", "decom")
-    m = m.sort("mis_start").join_asof(ep.sort("decom"), left_on="mis_start", right_on="decom", by="pid",
-                                      check_sortedness=False)
+    m = m.sort("mis_start").join_asof(
+        ep.sort("decom"), left_on="mis_start", right_on="decom", by="pid", check_sortedness=False
+    )
     m = m.filter((pl.col("mis_end") < pl.col("dec")) & (pl.col("mis_start") > pl.col("decom")))
     ys = reporting_year_of(m["mis_start"].to_numpy())
     ye = reporting_year_of(m["mis_end"].to_numpy())
@@ -86,30 +92,43 @@ def social_workers(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame) ->
     j = np.arange(len(idx)) - np.repeat(np.cumsum(k) - k, k)
     u = rng.random(len(idx))
     # change days: sorted uniform draws within the period, the first allocation on the first day
-    df = pl.DataFrame({"pid": idx, "j": j, "u": u}).with_columns(
-        pl.when(pl.col("j") == 0).then(0.0).otherwise(pl.col("u")).alias("u")).sort("pid", "u")
+    df = (
+        pl.DataFrame({"pid": idx, "j": j, "u": u})
+        .with_columns(pl.when(pl.col("j") == 0).then(0.0).otherwise(pl.col("u")).alias("u"))
+        .sort("pid", "u")
+    )
     pidx = df["pid"].to_numpy()
     d = S[pidx] + np.floor(df["u"].to_numpy() * (E[pidx] - S[pidx])).astype(np.int64)
     df = df.with_columns(pl.Series("sw_decom", d)).unique(["pid", "sw_decom"], keep="first").sort("pid", "sw_decom")
     df = df.with_columns(pl.col("sw_decom").shift(-1).over("pid").alias("sw_dec"))
-    df = df.with_columns(pl.when(pl.col("sw_dec").is_null()).then(pl.Series(E[df["pid"].to_numpy()]))
-                         .otherwise(pl.col("sw_dec")).alias("sw_dec"))
+    df = df.with_columns(
+        pl.when(pl.col("sw_dec").is_null())
+        .then(pl.Series(E[df["pid"].to_numpy()]))
+        .otherwise(pl.col("sw_dec"))
+        .alias("sw_dec")
+    )
     df = df.filter(pl.col("sw_dec") > pl.col("sw_decom"))
     # the last allocation outlasts the care period a little (the case stays open for a while)
     last = df.select(pl.col("sw_decom") == pl.col("sw_decom").max().over("pid"))["sw_decom"].to_numpy()
-    df = df.with_columns(pl.when(pl.Series(last)).then(pl.col("sw_dec") + pl.Series(
-        uniform_days(rng, 14, 120, df.height))).otherwise(pl.col("sw_dec")).alias("sw_dec"))
+    df = df.with_columns(
+        pl.when(pl.Series(last))
+        .then(pl.col("sw_dec") + pl.Series(uniform_days(rng, 14, 120, df.height)))
+        .otherwise(pl.col("sw_dec"))
+        .alias("sw_dec")
+    )
     la = periods["la"].to_numpy()[df["pid"].to_numpy()]
     pool = np.maximum(5, (las.target("cla_at31", 2022) / 12).astype(np.int64))[la]
     # a change of social worker is a different worker: step through the LA's pool
     step = 1 + (rng.random(df.height) * np.maximum(pool - 1, 1)).astype(np.int64)
     first = (rng.random(df.height) * pool).astype(np.int64)
     offs = pl.DataFrame({"pid": df["pid"], "f": first, "st": step}).select(
-        pl.col("f").first().over("pid") + pl.col("st").cum_sum().over("pid") - pl.col("st").first().over("pid"))
+        pl.col("f").first().over("pid") + pl.col("st").cum_sum().over("pid") - pl.col("st").first().over("pid")
+    )
     worker = offs.to_series().to_numpy() % pool
     sw_id = np.char.add("SW", np.char.zfill((la * 1000 + worker + 100000).astype(str), 6))
     return df.select("pid", "sw_decom", "sw_dec").with_columns(
-        pl.Series("sw_id", sw_id), pl.Series("sw_reason", choice(rng, P.SW_REASONS, df.height)))
+        pl.Series("sw_id", sw_id), pl.Series("sw_reason", choice(rng, P.SW_REASONS, df.height))
+    )
 
 
 def adoptions(cfg: SyntheticConfig, periods: pl.DataFrame, episodes: pl.DataFrame) -> pl.DataFrame:
@@ -118,11 +137,22 @@ def adoptions(cfg: SyntheticConfig, periods: pl.DataFrame, episodes: pl.DataFram
     rng = cfg.rng("social-care", "adoption")
     e = episodes.sort("pid", "decom")
     e1 = e.filter(pl.col("ls") == "E1").group_by("pid").agg(pl.col("decom").min().alias("e1"))
-    placed = e.filter(pl.col("place").is_in(["A5", "A6"])).group_by("pid").agg(
-        pl.col("decom").min().alias("placed"), pl.col("place").first().alias("a_place"))
+    placed = (
+        e.filter(pl.col("place").is_in(["A5", "A6"]))
+        .group_by("pid")
+        .agg(pl.col("decom").min().alias("placed"), pl.col("place").first().alias("a_place"))
+    )
     adopted = e.filter(pl.col("rec").is_in(["E11", "E12"])).group_by("pid").agg(pl.col("dec").max().alias("adopted"))
-    a = e1.join(placed, on="pid", how="inner", maintain_order="left").join(adopted, on="pid", how="left", maintain_order="left").sort("pid")
-    a = a.join(periods.with_columns(pl.int_range(pl.len()).alias("pid")).select("pid", "start"), on="pid", maintain_order="left")
+    a = (
+        e1.join(placed, on="pid", how="inner", maintain_order="left")
+        .join(adopted, on="pid", how="left", maintain_order="left")
+        .sort("pid")
+    )
+    a = a.join(
+        periods.with_columns(pl.int_range(pl.len()).alias("pid")).select("pid", "start"),
+        on="pid",
+        maintain_order="left",
+    )
     n = a.height
     decision = np.maximum(a["e1"].to_numpy() - uniform_days(rng, 20, 90, n), a["start"].to_numpy() + 1)
     decision = np.minimum(decision, a["e1"].to_numpy())
@@ -130,37 +160,68 @@ def adoptions(cfg: SyntheticConfig, periods: pl.DataFrame, episodes: pl.DataFram
     match = np.maximum(match, decision)
     u = rng.random(n)
     nb = np.where(u < 0.12, 1, 2)
-    sex = np.where(nb == 1, np.where(rng.random(n) < 0.85, "F1", "M1"),
-                   np.where(rng.random(n) < 0.88, "MF", np.where(rng.random(n) < 0.5, "MM", "FF")))
+    sex = np.where(
+        nb == 1,
+        np.where(rng.random(n) < 0.85, "F1", "M1"),
+        np.where(rng.random(n) < 0.88, "MF", np.where(rng.random(n) < 0.5, "MM", "FF")),
+    )
     same = np.isin(sex, ["MM", "FF"])
-    ls = np.where(nb == 1, "L0", np.where(same, np.where(rng.random(n) < 0.5, "L12", "L2"),
-                                          np.where(rng.random(n) < 0.8, "L11", "L3")))
+    ls = np.where(
+        nb == 1,
+        "L0",
+        np.where(same, np.where(rng.random(n) < 0.5, "L12", "L2"), np.where(rng.random(n) < 0.8, "L11", "L3")),
+    )
     return a.select("pid", pl.col("adopted").fill_null(OPEN)).with_columns(
-        pl.Series("date_placed", decision), pl.Series("date_int", decision), pl.Series("date_match", match),
+        pl.Series("date_placed", decision),
+        pl.Series("date_int", decision),
+        pl.Series("date_match", match),
         pl.Series("foster_care", (a["a_place"] == "A5").cast(pl.Int8)),
-        pl.Series("nb_adoptr", nb.astype(np.int8)), pl.Series("sex_adoptr", sex), pl.Series("ls_adoptr", ls))
+        pl.Series("nb_adoptr", nb.astype(np.int8)),
+        pl.Series("sex_adoptr", sex),
+        pl.Series("ls_adoptr", ls),
+    )
 
 
-def previous_permanence(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame,
-                        episodes: pl.DataFrame) -> pl.DataFrame:
+def previous_permanence(
+    cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, episodes: pl.DataFrame
+) -> pl.DataFrame:
     """pid, prev_perm (P1 adoption, P2 SGO, P3 child arrangements order, Z1 none/not known), la_perm, date_perm."""
-    last = episodes.sort("pid", "decom").group_by("pid", maintain_order=True).agg(pl.col("rec").last(),
-                                                                                   pl.col("dec").last())
-    p = periods.with_columns(pl.int_range(pl.len()).alias("pid")).join(last, on="pid", maintain_order="left").sort("person_id", "start")
-    p = p.with_columns(pl.col("rec").shift(1).over("person_id").alias("prev_rec"),
-                       pl.col("dec").shift(1).over("person_id").alias("prev_dec"),
-                       pl.col("la").shift(1).over("person_id").alias("prev_la"))
-    perm = (pl.when(pl.col("prev_rec").is_in(["E11", "E12"])).then(pl.lit("P1"))
-            .when(pl.col("prev_rec").is_in(["E45", "E46", "E47", "E48"])).then(pl.lit("P2"))
-            .when(pl.col("prev_rec") == "E41").then(pl.lit("P3")).otherwise(pl.lit("Z1")))
+    last = (
+        episodes.sort("pid", "decom")
+        .group_by("pid", maintain_order=True)
+        .agg(pl.col("rec").last(), pl.col("dec").last())
+    )
+    p = (
+        periods.with_columns(pl.int_range(pl.len()).alias("pid"))
+        .join(last, on="pid", maintain_order="left")
+        .sort("person_id", "start")
+    )
+    p = p.with_columns(
+        pl.col("rec").shift(1).over("person_id").alias("prev_rec"),
+        pl.col("dec").shift(1).over("person_id").alias("prev_dec"),
+        pl.col("la").shift(1).over("person_id").alias("prev_la"),
+    )
+    perm = (
+        pl.when(pl.col("prev_rec").is_in(["E11", "E12"]))
+        .then(pl.lit("P1"))
+        .when(pl.col("prev_rec").is_in(["E45", "E46", "E47", "E48"]))
+        .then(pl.lit("P2"))
+        .when(pl.col("prev_rec") == "E41")
+        .then(pl.lit("P3"))
+        .otherwise(pl.lit("Z1"))
+    )
     p = p.with_columns(perm.alias("prev_perm"))
     has = pl.col("prev_perm") != "Z1"
     codes = {i: c for i, c in enumerate(las.codes.tolist())}
-    return p.select("pid", "prev_perm",
-                    pl.when(has).then(pl.col("prev_la").cast(pl.Int64).replace_strict(codes, default=None,
-                                                                                       return_dtype=pl.Utf8))
-                    .otherwise(None).alias("la_perm"),
-                    pl.when(has).then(pl.col("prev_dec")).otherwise(None).alias("date_perm"))
+    return p.select(
+        "pid",
+        "prev_perm",
+        pl.when(has)
+        .then(pl.col("prev_la").cast(pl.Int64).replace_strict(codes, default=None, return_dtype=pl.Utf8))
+        .otherwise(None)
+        .alias("la_perm"),
+        pl.when(has).then(pl.col("prev_dec")).otherwise(None).alias("date_perm"),
+    )
 
 
 def mothers(cfg: SyntheticConfig, periods: pl.DataFrame, birth: np.ndarray, sex: np.ndarray) -> pl.DataFrame:
@@ -172,5 +233,9 @@ def mothers(cfg: SyntheticConfig, periods: pl.DataFrame, birth: np.ndarray, sex:
     ok = (sex == "F") & (E > lo + 30) & (rng.random(len(S)) < 0.06)
     d = lo + (rng.random(len(S)) * np.maximum(E - lo - 1, 1)).astype(np.int64)
     idx = np.flatnonzero(ok)
-    return pl.DataFrame({"person_id": periods["person_id"].to_numpy()[idx].astype(np.int64), "mc_dob": d[idx]}
-                        ).group_by("person_id").agg(pl.col("mc_dob").min()).sort("person_id")
+    return (
+        pl.DataFrame({"person_id": periods["person_id"].to_numpy()[idx].astype(np.int64), "mc_dob": d[idx]})
+        .group_by("person_id")
+        .agg(pl.col("mc_dob").min())
+        .sort("person_id")
+    )

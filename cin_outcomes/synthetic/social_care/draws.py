@@ -20,11 +20,13 @@ def choice_rows(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray) -
     return (u[:, None] > cum[rows]).sum(axis=1)
 
 
-def lognormal_days(rng: np.random.Generator, median: float | np.ndarray, sigma: float | np.ndarray,
-                   n: int) -> np.ndarray:
+def lognormal_days(
+    rng: np.random.Generator, median: float | np.ndarray, sigma: float | np.ndarray, n: int
+) -> np.ndarray:
     """Durations in whole days (at least 1) from a lognormal with the given median."""
-    return np.maximum(1, np.round(np.asarray(median) * np.exp(np.asarray(sigma) * rng.standard_normal(n)))
-                      ).astype(np.int64)
+    return np.maximum(1, np.round(np.asarray(median) * np.exp(np.asarray(sigma) * rng.standard_normal(n)))).astype(
+        np.int64
+    )
 
 
 def uniform_days(rng: np.random.Generator, lo, hi, n: int) -> np.ndarray:

@@ -21,9 +21,18 @@ from cin_outcomes.synthetic.social_care.timeline import OPEN, LAFrame, year_end
 AGE_BREAKS = np.concatenate([[-0.5], np.arange(0, 19, dtype=float)])  # unborn half year, then ages 0..17
 
 
-def draw_candidates(rng: np.random.Generator, birth: np.ndarray, need: np.ndarray, kappa: np.ndarray,
-                    beta: float, profile: np.ndarray, lo_day: int, hi_day: int,
-                    min_age: float = -0.5, max_age: float = 18.0) -> tuple[np.ndarray, np.ndarray]:
+def draw_candidates(
+    rng: np.random.Generator,
+    birth: np.ndarray,
+    need: np.ndarray,
+    kappa: np.ndarray,
+    beta: float,
+    profile: np.ndarray,
+    lo_day: int,
+    hi_day: int,
+    min_age: float = -0.5,
+    max_age: float = 18.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Poisson events per child between ``lo_day`` and ``hi_day`` and ages ``min_age`` to ``max_age``.
 
     Returns (child index, day), sorted by day then child. ``profile`` gives the relative rate per age band
@@ -49,8 +58,16 @@ def draw_candidates(rng: np.random.Generator, birth: np.ndarray, need: np.ndarra
     return child[order], d[order]
 
 
-def kappa_for(las: LAFrame, birth_la: np.ndarray, birth: np.ndarray, need: np.ndarray, beta: float,
-              profile: np.ndarray, events_per_year: np.ndarray, oversample: float) -> np.ndarray:
+def kappa_for(
+    las: LAFrame,
+    birth_la: np.ndarray,
+    birth: np.ndarray,
+    need: np.ndarray,
+    beta: float,
+    profile: np.ndarray,
+    events_per_year: np.ndarray,
+    oversample: float,
+) -> np.ndarray:
     """Per-child intensity scale so that each LA gets ``oversample`` times its busiest year's events.
 
     ``events_per_year[la, y]`` are the scaled events needed; the LA's children carry their birth LA's kappa.
@@ -69,8 +86,9 @@ def kappa_for(las: LAFrame, birth_la: np.ndarray, birth: np.ndarray, need: np.nd
     return k_la[birth_la]
 
 
-def inside(q_child: np.ndarray, q_day: np.ndarray, i_child: np.ndarray, i_start: np.ndarray,
-           i_end: np.ndarray) -> np.ndarray:
+def inside(
+    q_child: np.ndarray, q_day: np.ndarray, i_child: np.ndarray, i_start: np.ndarray, i_end: np.ndarray
+) -> np.ndarray:
     """For each query (child, day): index of the interval of that child with start <= day < end, else -1.
 
     Intervals must not overlap within a child and must be sorted by (child, start).
@@ -80,7 +98,7 @@ def inside(q_child: np.ndarray, q_day: np.ndarray, i_child: np.ndarray, i_start:
     key_i = i_child.astype(np.int64) * (1 << 21) + i_start
     key_q = q_child.astype(np.int64) * (1 << 21) + q_day
     pos = np.searchsorted(key_i, key_q, side="right") - 1
-    ok = (pos >= 0)
+    ok = pos >= 0
     posc = np.clip(pos, 0, None)
     ok &= (i_child[posc] == q_child) & (q_day < i_end[posc])
     return np.where(ok, posc, -1)
@@ -126,11 +144,25 @@ def current_la(las: LAFrame, la: np.ndarray, la_after: np.ndarray, ref_day: int)
     return np.where(ref_day >= las.abolished_day[la], la_after, la)
 
 
-def control(las: LAFrame, years: np.ndarray, cand_year: np.ndarray, cand_child: np.ndarray,
-            cand_start: np.ndarray, cand_end: np.ndarray, cand_la: np.ndarray, cand_la_after: np.ndarray,
-            u: np.ndarray, n_children: int, stock: np.ndarray, starts: np.ndarray, first_year: int,
-            blocked: np.ndarray | None = None, external=None,
-            bounds: tuple[float, float] = (0.5, 2.0), warm_stock=None) -> np.ndarray:
+def control(
+    las: LAFrame,
+    years: np.ndarray,
+    cand_year: np.ndarray,
+    cand_child: np.ndarray,
+    cand_start: np.ndarray,
+    cand_end: np.ndarray,
+    cand_la: np.ndarray,
+    cand_la_after: np.ndarray,
+    u: np.ndarray,
+    n_children: int,
+    stock: np.ndarray,
+    starts: np.ndarray,
+    first_year: int,
+    blocked: np.ndarray | None = None,
+    external=None,
+    bounds: tuple[float, float] = (0.5, 2.0),
+    warm_stock=None,
+) -> np.ndarray:
     """Accept candidates year by year to hold each LA's stock at 31 March to ``stock[la, y - 1990]``.
 
     * A child already open (an accepted candidate not yet ended) is not eligible; at most one start per child per

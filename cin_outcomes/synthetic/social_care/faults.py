@@ -26,8 +26,16 @@ import polars as pl
 from cin_outcomes.synthetic.config import SyntheticConfig
 from cin_outcomes.upn import CHECK_LETTERS
 
-FAULTS = ("overlapping_episodes", "bad_upn_check_letter", "closure_without_reason", "date_outside_year",
-          "duplicate_child_id", "v3_with_v4", "broken_x1_chain", "bad_code")
+FAULTS = (
+    "overlapping_episodes",
+    "bad_upn_check_letter",
+    "closure_without_reason",
+    "date_outside_year",
+    "duplicate_child_id",
+    "v3_with_v4",
+    "broken_x1_chain",
+    "bad_code",
+)
 
 
 def _pick(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
@@ -44,23 +52,30 @@ def inject_faults(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame]) -> dict
     eps = t["cin_episodes"]
     prev_close = pl.col("closure_date").shift(1).over("reporting_year", "la_code", "la_child_id")
     eps = eps.with_columns(prev_close.alias("_prev"))
-    elig = eps.select((pl.col("_prev").is_not_null() & (pl.col("_prev") > pl.col("referral_date").dt.offset_by(
-        "-400d"))).alias("e"))["e"].to_numpy()
+    elig = eps.select(
+        (pl.col("_prev").is_not_null() & (pl.col("_prev") > pl.col("referral_date").dt.offset_by("-400d"))).alias("e")
+    )["e"].to_numpy()
     hit = elig & _pick(rng, eps.height, rate)
-    eps = eps.with_columns(pl.when(pl.Series(hit)).then(pl.col("_prev") - pl.duration(days=1))
-                           .otherwise(pl.col("referral_date")).alias("referral_date")).drop("_prev")
+    eps = eps.with_columns(
+        pl.when(pl.Series(hit))
+        .then(pl.col("_prev") - pl.duration(days=1))
+        .otherwise(pl.col("referral_date"))
+        .alias("referral_date")
+    ).drop("_prev")
 
     # closure date without a reason
     closed = eps["closure_date"].is_not_null().to_numpy()
     hit = closed & _pick(rng, eps.height, rate)
-    eps = eps.with_columns(pl.when(pl.Series(hit)).then(None).otherwise(pl.col("closure_reason"))
-                           .alias("closure_reason"))
+    eps = eps.with_columns(
+        pl.when(pl.Series(hit)).then(None).otherwise(pl.col("closure_reason")).alias("closure_reason")
+    )
     # closure dates outside the collection year
     closed = eps["closure_date"].is_not_null().to_numpy()
     hit = closed & _pick(rng, eps.height, rate)
     year_end = pl.col("reporting_year").str.slice(0, 4).cast(pl.Int32) + 1
-    eps = eps.with_columns(pl.when(pl.Series(hit)).then(pl.date(year_end, 4, 15)).otherwise(pl.col("closure_date"))
-                           .alias("closure_date"))
+    eps = eps.with_columns(
+        pl.when(pl.Series(hit)).then(pl.date(year_end, 4, 15)).otherwise(pl.col("closure_date")).alias("closure_date")
+    )
     t["cin_episodes"] = eps
 
     # bad UPN check letters and duplicate child identifiers in the CIN census
@@ -70,13 +85,18 @@ def inject_faults(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame]) -> dict
     shift = pl.Series(rng.integers(1, 23, ch.height))
     letters = {c: i for i, c in enumerate(CHECK_LETTERS)}
     back = {i: c for i, c in enumerate(CHECK_LETTERS)}
-    wrong = ((ch["upn"].str.slice(0, 1).replace_strict(letters, default=0, return_dtype=pl.Int64) + shift) % 23
-             ).replace_strict(back, return_dtype=pl.Utf8) + ch["upn"].str.slice(1)
+    wrong = (
+        (ch["upn"].str.slice(0, 1).replace_strict(letters, default=0, return_dtype=pl.Int64) + shift) % 23
+    ).replace_strict(back, return_dtype=pl.Utf8) + ch["upn"].str.slice(1)
     ch = ch.with_columns(pl.when(pl.Series(hit)).then(wrong).otherwise(pl.col("upn")).alias("upn"))
     prev_id = pl.col("la_child_id").shift(1).over("reporting_year", "la_code")
     hit = _pick(rng, ch.height, rate)
-    ch = ch.with_columns(pl.when(pl.Series(hit) & prev_id.is_not_null()).then(prev_id)
-                         .otherwise(pl.col("la_child_id")).alias("la_child_id"))
+    ch = ch.with_columns(
+        pl.when(pl.Series(hit) & prev_id.is_not_null())
+        .then(prev_id)
+        .otherwise(pl.col("la_child_id"))
+        .alias("la_child_id")
+    )
     t["cin_children"] = ch
 
     # 903: V3 recorded as V4, a late start after X1, an invalid placement code
@@ -86,8 +106,9 @@ def inject_faults(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame]) -> dict
     after_x1 = (pl.col("rec").shift(1).over("reporting_year", "la_code", "child") == "X1").fill_null(False)
     elig = ep.select(after_x1.alias("e"))["e"].to_numpy()
     hit = elig & _pick(rng, ep.height, rate)
-    ep = ep.with_columns(pl.when(pl.Series(hit)).then(pl.col("decom") + pl.duration(days=1))
-                         .otherwise(pl.col("decom")).alias("decom"))
+    ep = ep.with_columns(
+        pl.when(pl.Series(hit)).then(pl.col("decom") + pl.duration(days=1)).otherwise(pl.col("decom")).alias("decom")
+    )
     hit = _pick(rng, ep.height, rate)
     ep = ep.with_columns(pl.when(pl.Series(hit)).then(pl.lit("ZZ")).otherwise(pl.col("place")).alias("place"))
     t["Episodes"] = ep

@@ -31,11 +31,13 @@ def la_child_ids(cfg: SyntheticConfig, pairs: pl.DataFrame) -> pl.DataFrame:
     style_rng = cfg.rng("social-care", "id-styles")
     codes = sorted(pairs["la_code"].unique().to_list())
     all_styles = {c: int(s) for c, s in zip(sorted(set(codes)), style_rng.integers(0, ID_STYLES, len(codes)))}
-    prefixes = {c: "ABCDEFGHJKLMNPRSTVW"[int(i)] for c, i in zip(sorted(set(codes)),
-                                                                   style_rng.integers(0, 19, len(codes)))}
+    prefixes = {
+        c: "ABCDEFGHJKLMNPRSTVW"[int(i)] for c, i in zip(sorted(set(codes)), style_rng.integers(0, 19, len(codes)))
+    }
     out = []
-    for (la,), part in sorted(pairs.unique().sort("la_code", "person_id").partition_by(
-            "la_code", as_dict=True).items()):
+    for (la,), part in sorted(
+        pairs.unique().sort("la_code", "person_id").partition_by("la_code", as_dict=True).items()
+    ):
         rng = cfg.rng("social-care", "ids", la)
         n = part.height
         base = 10_000 if n < 50_000 else 100_000
@@ -53,11 +55,13 @@ def la_child_ids(cfg: SyntheticConfig, pairs: pl.DataFrame) -> pl.DataFrame:
         else:
             ids = "CH" + s.str.zfill(8)
         rec = rng.random(n) < UPN_RECORDED
-        out.append(part.select("person_id", "la_code").with_columns(ids.alias("la_child_id"),
-                                                                     pl.Series("upn_recorded", rec)))
+        out.append(
+            part.select("person_id", "la_code").with_columns(ids.alias("la_child_id"), pl.Series("upn_recorded", rec))
+        )
     if not out:
-        return pl.DataFrame(schema={"person_id": pl.UInt32, "la_code": pl.Utf8, "la_child_id": pl.Utf8,
-                                    "upn_recorded": pl.Boolean})
+        return pl.DataFrame(
+            schema={"person_id": pl.UInt32, "la_code": pl.Utf8, "la_child_id": pl.Utf8, "upn_recorded": pl.Boolean}
+        )
     return pl.concat(out)
 
 

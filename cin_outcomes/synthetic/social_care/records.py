@@ -24,16 +24,16 @@ from cin_outcomes.synthetic.social_care.cin import KIND
 from cin_outcomes.synthetic.social_care.cla import ROUTE_CODE
 from cin_outcomes.synthetic.social_care.draws import choice, uniform_days
 from cin_outcomes.synthetic.social_care.events import inside, la_index_at, union_intervals
-from cin_outcomes.synthetic.social_care.timeline import (OPEN, LAFrame, add_working_days, add_years,
-                                                          to_weekday)
+from cin_outcomes.synthetic.social_care.timeline import OPEN, LAFrame, add_working_days, add_years, to_weekday
 
 CLOSURE_BY_ROUTE = {ROUTE_CODE["adoption"]: "RC1", ROUTE_CODE["sgo"]: "RC4", ROUTE_CODE["cao"]: "RC3"}
 
 
 def merge_spells(spells: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
     """Groups of overlapping spells per child: (groups: g, person_id, start, end; group of each spell)."""
-    c, s, e, grp = union_intervals(spells["person_id"].to_numpy().astype(np.int64), spells["start"].to_numpy(),
-                                   spells["end"].to_numpy())
+    c, s, e, grp = union_intervals(
+        spells["person_id"].to_numpy().astype(np.int64), spells["start"].to_numpy(), spells["end"].to_numpy()
+    )
     groups = pl.DataFrame({"g": np.arange(len(c)), "person_id": c, "start": s, "end": e})
     return groups, grp
 
@@ -48,8 +48,9 @@ def residence_changes(population, las: LAFrame) -> pl.DataFrame:
     return pl.DataFrame({"person_id": person, "day": day, "la": new, "prev": prev, "reorg": reorg})
 
 
-def segment(cfg: SyntheticConfig, las: LAFrame, population, spells: pl.DataFrame, periods: pl.DataFrame
-            ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def segment(
+    cfg: SyntheticConfig, las: LAFrame, population, spells: pl.DataFrame, periods: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """CIN episodes per LA from spells. Returns (episodes, spells with their group ``g``).
 
     Episodes: ep (id), g, person_id, la, start, end, seq (0 = first segment of the group), last (bool),
@@ -57,29 +58,47 @@ def segment(cfg: SyntheticConfig, las: LAFrame, population, spells: pl.DataFrame
     """
     groups, grp = merge_spells(spells)
     spells = spells.with_columns(pl.Series("g", grp))
-    first = spells.sort("g", "start", "kind").group_by("g", maintain_order=True).agg(
-        pl.col("la").first(), pl.col("la_after").first(), pl.col("kind").first().alias("first_kind"))
-    care = spells.filter(pl.col("kind").is_in([KIND["cla"], KIND["uasc"]])).sort("g", "start").group_by(
-        "g", maintain_order=True).agg(pl.col("la").first().alias("care_la"),
-                                      pl.col("la_after").first().alias("care_la_after"))
-    groups = groups.join(first, on="g", how="left", maintain_order="left").join(care, on="g", how="left", maintain_order="left")
+    first = (
+        spells.sort("g", "start", "kind")
+        .group_by("g", maintain_order=True)
+        .agg(pl.col("la").first(), pl.col("la_after").first(), pl.col("kind").first().alias("first_kind"))
+    )
+    care = (
+        spells.filter(pl.col("kind").is_in([KIND["cla"], KIND["uasc"]]))
+        .sort("g", "start")
+        .group_by("g", maintain_order=True)
+        .agg(pl.col("la").first().alias("care_la"), pl.col("la_after").first().alias("care_la_after"))
+    )
+    groups = groups.join(first, on="g", how="left", maintain_order="left").join(
+        care, on="g", how="left", maintain_order="left"
+    )
     moves = residence_changes(population, las)
     # cut groups without care at moves of LA (not at reorganisations: the successor inherits the case)
     plain = groups.filter(pl.col("care_la").is_null()).select("g", "person_id", "start", "end")
-    cuts = plain.join(moves.filter(~pl.col("reorg")), on="person_id", maintain_order="left").filter(
-        (pl.col("day") > pl.col("start")) & (pl.col("day") < pl.col("end"))).select("g", "day")
+    cuts = (
+        plain.join(moves.filter(~pl.col("reorg")), on="person_id", maintain_order="left")
+        .filter((pl.col("day") > pl.col("start")) & (pl.col("day") < pl.col("end")))
+        .select("g", "day")
+    )
     bounds = pl.concat([plain.select("g", pl.col("start").alias("day")), cuts]).unique().sort("g", "day")
     segs = bounds.join(plain.select("g", "person_id", "end"), on="g", maintain_order="left").with_columns(
         pl.col("day").shift(-1).over("g").fill_null(pl.col("end")).alias("seg_end"),
-        pl.int_range(pl.len()).over("g").alias("seq"))
+        pl.int_range(pl.len()).over("g").alias("seq"),
+    )
     segs = segs.select("g", "person_id", pl.col("day").alias("start"), pl.col("seg_end").alias("end"), "seq")
     # LA of each plain segment: residence at its start
     seg_la = la_index_at(population, las, segs["person_id"].to_numpy(), segs["start"].to_numpy())
     segs = segs.with_columns(pl.Series("la", seg_la))
     care_segs = groups.filter(pl.col("care_la").is_not_null()).select(
-        "g", "person_id", "start", "end", pl.lit(0, dtype=pl.Int64).alias("seq"), pl.col("care_la").alias("la"))
-    eps = pl.concat([segs.with_columns(pl.col("seq").cast(pl.Int64), pl.col("la").cast(pl.Int64)),
-                     care_segs.with_columns(pl.col("la").cast(pl.Int64))], how="vertical_relaxed")
+        "g", "person_id", "start", "end", pl.lit(0, dtype=pl.Int64).alias("seq"), pl.col("care_la").alias("la")
+    )
+    eps = pl.concat(
+        [
+            segs.with_columns(pl.col("seq").cast(pl.Int64), pl.col("la").cast(pl.Int64)),
+            care_segs.with_columns(pl.col("la").cast(pl.Int64)),
+        ],
+        how="vertical_relaxed",
+    )
     eps = eps.with_columns((pl.col("seq") == pl.col("seq").max().over("g")).alias("last")).sort("person_id", "start")
     # successor LAs inherit cases open when an LA is abolished
     abol = las.abolished_day[eps["la"].to_numpy()]
@@ -88,17 +107,23 @@ def segment(cfg: SyntheticConfig, las: LAFrame, population, spells: pl.DataFrame
     if inherit.height:
         # the successor the child's residence moved to on the day, else the first successor
         known = inherit["person_id"].to_numpy() < population.children.height  # UASC are not in the population
-        res = np.where(known, la_index_at(population, las, np.where(known, inherit["person_id"].to_numpy(), 0),
-                                          abol[open_at]), las.n)
+        res = np.where(
+            known,
+            la_index_at(population, las, np.where(known, inherit["person_id"].to_numpy(), 0), abol[open_at]),
+            las.n,
+        )
         la0 = inherit["la"].to_numpy()
         ok = np.zeros(len(res), dtype=bool)
         for i in np.unique(la0):
             m = la0 == i
             ok[m] = np.isin(res[m], las.successor_set(i))
         succ = np.where(ok, res, las.first_successor[la0])
-        eps = pl.concat([eps.with_columns(pl.lit(False).alias("successor_copy")),
-                         inherit.with_columns(pl.Series("la", succ.astype(np.int64)),
-                                              pl.lit(True).alias("successor_copy"))])
+        eps = pl.concat(
+            [
+                eps.with_columns(pl.lit(False).alias("successor_copy")),
+                inherit.with_columns(pl.Series("la", succ.astype(np.int64)), pl.lit(True).alias("successor_copy")),
+            ]
+        )
     else:
         eps = eps.with_columns(pl.lit(False).alias("successor_copy"))
     eps = eps.sort("person_id", "start", "la").with_columns(pl.int_range(pl.len()).alias("ep"))
@@ -106,19 +131,26 @@ def segment(cfg: SyntheticConfig, las: LAFrame, population, spells: pl.DataFrame
     return eps, spells
 
 
-def closure_reasons(cfg: SyntheticConfig, eps: pl.DataFrame, spells: pl.DataFrame, periods: pl.DataFrame,
-                    kids: pl.DataFrame) -> pl.DataFrame:
+def closure_reasons(
+    cfg: SyntheticConfig, eps: pl.DataFrame, spells: pl.DataFrame, periods: pl.DataFrame, kids: pl.DataFrame
+) -> pl.DataFrame:
     """Add referral source, primary need, closure reason and the episode's kind mix."""
     rng = cfg.rng("social-care", "episode-codes")
     per = periods.with_columns(pl.int_range(pl.len()).alias("period")).select("period", "route")
-    closing = (spells.join(per, on="period", how="left", maintain_order="left").sort("g", "end", "kind", descending=[False, False, True])
-               .group_by("g", maintain_order=True).agg(pl.col("kind").last().alias("close_kind"),
-                                                       pl.col("route").last().alias("close_route")))
+    closing = (
+        spells.join(per, on="period", how="left", maintain_order="left")
+        .sort("g", "end", "kind", descending=[False, False, True])
+        .group_by("g", maintain_order=True)
+        .agg(pl.col("kind").last().alias("close_kind"), pl.col("route").last().alias("close_route"))
+    )
     mix = spells.group_by("g").agg(
         (pl.col("kind") == KIND["short"]).all().alias("only_short"),
         pl.col("kind").min().alias("top_kind"),
-        pl.col("kind").filter(pl.col("start") == pl.col("start").min()).min().alias("first_kind"))
-    eps = eps.join(closing, on="g", how="left", maintain_order="left").join(mix, on="g", how="left", maintain_order="left")
+        pl.col("kind").filter(pl.col("start") == pl.col("start").min()).min().alias("first_kind"),
+    )
+    eps = eps.join(closing, on="g", how="left", maintain_order="left").join(
+        mix, on="g", how="left", maintain_order="left"
+    )
     n = eps.height
     birth = kids["birth"].to_numpy()[eps["person_id"].to_numpy().astype(np.int64)]
     age_end = (eps["end"].to_numpy() - birth) / P.DAYS_PER_YEAR
@@ -146,12 +178,20 @@ def closure_reasons(cfg: SyntheticConfig, eps: pl.DataFrame, spells: pl.DataFram
     need_cpp = choice(rng, {"N1": 0.82, "N4": 0.06, "N5": 0.10, "N3": 0.02}, n)
     need_uasc = np.where(rng.random(n) < 0.8, "N8", "N4")
     top = eps["top_kind"].to_numpy()
-    need = np.where(np.isin(top, [KIND["cla"]]), need_care,
-                    np.where(top == KIND["uasc"], need_uasc,
-                             np.where(fk == KIND["respite"], "N2",
-                                      np.where(top == KIND["cpp"], need_cpp, need_plain))))
-    return eps.with_columns(pl.Series("closure_reason", reason.astype(str)), pl.Series("referral_source", source),
-                            pl.Series("primary_need", need.astype(str)))
+    need = np.where(
+        np.isin(top, [KIND["cla"]]),
+        need_care,
+        np.where(
+            top == KIND["uasc"],
+            need_uasc,
+            np.where(fk == KIND["respite"], "N2", np.where(top == KIND["cpp"], need_cpp, need_plain)),
+        ),
+    )
+    return eps.with_columns(
+        pl.Series("closure_reason", reason.astype(str)),
+        pl.Series("referral_source", source),
+        pl.Series("primary_need", need.astype(str)),
+    )
 
 
 def place_cpps(cfg: SyntheticConfig, eps: pl.DataFrame, cpps: pl.DataFrame) -> pl.DataFrame:
@@ -175,13 +215,22 @@ def place_cpps(cfg: SyntheticConfig, eps: pl.DataFrame, cpps: pl.DataFrame) -> p
         crosses = cur_e > seg_end
         part_e = np.where(crosses, seg_end, cur_e)
         ok = part_e > cur_s
-        rows.append(pl.DataFrame({"ep": eid[cur_pos[ok]], "person_id": cur_c[ok], "start": cur_s[ok],
-                                  "end": part_e[ok], "transfer_in": transfer[ok]}))
+        rows.append(
+            pl.DataFrame(
+                {
+                    "ep": eid[cur_pos[ok]],
+                    "person_id": cur_c[ok],
+                    "start": cur_s[ok],
+                    "end": part_e[ok],
+                    "transfer_in": transfer[ok],
+                }
+            )
+        )
         nxt = np.flatnonzero(crosses)
         if len(nxt) == 0:
             break
         new_pos = cur_pos[nxt] + 1
-        valid = (new_pos < len(ec))
+        valid = new_pos < len(ec)
         valid[valid] &= ec[new_pos[valid]] == cur_c[nxt[valid]]
         nxt, new_pos = nxt[valid], new_pos[valid]
         ns = to_weekday(add_working_days(es[new_pos], uniform_days(rng, 3, 12, len(nxt))))
@@ -195,7 +244,11 @@ def place_cpps(cfg: SyntheticConfig, eps: pl.DataFrame, cpps: pl.DataFrame) -> p
     if copies.height:
         orig = eps.filter(~pl.col("successor_copy")).select(pl.col("ep").alias("orig_ep"), "person_id", "start")
         link = copies.join(orig, on=["person_id", "start"], maintain_order="left").select("ep", "orig_ep")
-        dup = out.join(link, left_on="ep", right_on="orig_ep", maintain_order="left").drop("ep").rename({"ep_right": "ep"})
+        dup = (
+            out.join(link, left_on="ep", right_on="orig_ep", maintain_order="left")
+            .drop("ep")
+            .rename({"ep_right": "ep"})
+        )
         out = pl.concat([out, dup.select(out.columns)])
     return out.sort("ep", "start")
 
@@ -214,16 +267,26 @@ def cpp_details(cfg: SyntheticConfig, plans: pl.DataFrame) -> pl.DataFrame:
     j = np.arange(len(idx)) - np.repeat(np.cumsum(k) - k, k)
     rev = to_weekday(first[idx] + j * 182)
     rev = np.where((rev >= e[idx]) | (rev <= s[idx]), first[idx] + j * 182, rev)
-    reviews = pl.DataFrame({"i": idx, "review": rev}).filter(pl.col("review") < pl.Series(e[idx])).group_by(
-        "i", maintain_order=True).agg(pl.col("review"))
-    out = plans.with_columns(pl.Series("initial_category", init), pl.Series("latest_category", latest),
-                             pl.int_range(pl.len()).alias("i"))
-    return out.join(reviews, on="i", how="left", maintain_order="left").drop("i").with_columns(
-        pl.col("review").fill_null(pl.lit([], dtype=pl.List(pl.Int64))).alias("review_days")).drop("review")
+    reviews = (
+        pl.DataFrame({"i": idx, "review": rev})
+        .filter(pl.col("review") < pl.Series(e[idx]))
+        .group_by("i", maintain_order=True)
+        .agg(pl.col("review"))
+    )
+    out = plans.with_columns(
+        pl.Series("initial_category", init), pl.Series("latest_category", latest), pl.int_range(pl.len()).alias("i")
+    )
+    return (
+        out.join(reviews, on="i", how="left", maintain_order="left")
+        .drop("i")
+        .with_columns(pl.col("review").fill_null(pl.lit([], dtype=pl.List(pl.Int64))).alias("review_days"))
+        .drop("review")
+    )
 
 
 def assessments(cfg: SyntheticConfig, eps: pl.DataFrame) -> pl.DataFrame:
-    """Assessments of every episode (not NFA): ep, start, authorised (OPEN if never), factors."""
+    """Assessments of every episode (not NFA): ep, start, authorised (OPEN if never), factors (an index into
+    :func:`factor_pool`)."""
     rng = cfg.rng("social-care", "assessments")
     n = eps.height
     ref, clo = eps["start"].to_numpy(), eps["end"].to_numpy()
@@ -246,55 +309,96 @@ def assessments(cfg: SyntheticConfig, eps: pl.DataFrame) -> pl.DataFrame:
     st = np.concatenate([p[1] for p in parts])
     au = np.concatenate([p[2] for p in parts])
     m = len(idx)
-    # factors: 1-4 codes, "21" (no factors) for some cases closed after assessment
-    k = rng.choice([1, 2, 3, 4], size=m, p=[0.35, 0.35, 0.2, 0.1])
+    # factors: each assessment takes one of a pool of drawn factor combinations (1-4 distinct codes); "21" (no
+    # factors) for some cases closed after assessment (the last entry of the pool)
+    pool = factor_pool(cfg)
+    fidx = rng.integers(0, pool.len() - 1, m).astype(np.int16)
+    none = short[idx] & (rng.random(m) < 0.3)
+    fidx = np.where(none, pool.len() - 1, fidx).astype(np.int16)
+    ep = eps["ep"].to_numpy()[idx]
+    out = pl.DataFrame({"ep": ep, "start": st, "authorised": au, "factors": fidx})
+    return out.sort("ep", "start")
+
+
+FACTOR_POOL_SIZE = 4096
+
+
+def factor_pool(cfg: SyntheticConfig) -> pl.Series:
+    """Combinations of factors identified at assessment (sorted, distinct codes), drawn with the factor shares;
+    the last entry is ``["21"]`` (no factors identified)."""
+    rng = cfg.rng("social-care", "assessment-factors")
+    n = FACTOR_POOL_SIZE
+    k = rng.choice([1, 2, 3, 4], size=n, p=[0.35, 0.35, 0.2, 0.1])
     codes = np.array(list(P.ASSESSMENT_FACTORS))
     p = np.array(list(P.ASSESSMENT_FACTORS.values()))
-    fi = np.repeat(np.arange(m), k)
+    fi = np.repeat(np.arange(n), k)
     draws = codes[rng.choice(len(codes), size=len(fi), p=p / p.sum())]
-    fac = pl.DataFrame({"i": fi, "f": draws}).unique(["i", "f"], maintain_order=True).sort("i", "f").group_by(
-        "i", maintain_order=True).agg(pl.col("f"))
-    out = pl.DataFrame({"row": idx, "start": st, "authorised": au, "i": np.arange(m)}).join(fac, on="i", how="left", maintain_order="left")
-    none = short[idx] & (rng.random(m) < 0.3)
-    out = out.with_columns(pl.when(pl.Series(none)).then(pl.lit(["21"])).otherwise(pl.col("f")).alias("factors"))
-    out = out.join(eps.select(pl.int_range(pl.len()).alias("row"), "ep"), on="row", maintain_order="left").drop("row", "i", "f")
-    return out.sort("ep", "start")
+    fac = (
+        pl.DataFrame({"i": fi, "f": draws})
+        .unique(["i", "f"], maintain_order=True)
+        .sort("i", "f")
+        .group_by("i", maintain_order=True)
+        .agg(pl.col("f"))
+    )
+    return pl.concat([fac["f"], pl.Series("f", [["21"]])])
 
 
 def section47(cfg: SyntheticConfig, eps: pl.DataFrame, plans: pl.DataFrame) -> pl.DataFrame:
     """Section 47 enquiries: one before every initial conference, and some that needed no conference."""
     rng = cfg.rng("social-care", "s47")
-    icpc = plans.filter(~pl.col("transfer_in")).join(eps.select("ep", pl.col("start").alias("ref")), on="ep", maintain_order="left")
+    icpc = plans.filter(~pl.col("transfer_in")).join(
+        eps.select("ep", pl.col("start").alias("ref")), on="ep", maintain_order="left"
+    )
     n = icpc.height
     conf = icpc["start"].to_numpy()
     st = np.maximum(conf - uniform_days(rng, 7, 18, n), icpc["ref"].to_numpy())
     st = np.minimum(st, conf)
     target = to_weekday(add_working_days(st, 15))
-    with_conf = pl.DataFrame({"ep": icpc["ep"], "start": st, "icpc_target": target, "icpc": conf,
-                              "not_required": np.zeros(n, dtype=bool)})
+    with_conf = pl.DataFrame(
+        {"ep": icpc["ep"], "start": st, "icpc_target": target, "icpc": conf, "not_required": np.zeros(n, dtype=bool)}
+    )
     # enquiries that found no need for a conference, early in some longer episodes
     cand = eps.filter((pl.col("first_kind") == KIND["long"]) & ~pl.col("only_short"))
     m = cand.height
     pick = rng.random(m) < 0.25
     s2 = cand["start"].to_numpy() + uniform_days(rng, 1, 20, m)
     ok = pick & (s2 < cand["end"].to_numpy())
-    nr = pl.DataFrame({"ep": cand["ep"].to_numpy()[ok], "start": s2[ok],
-                       "icpc_target": to_weekday(add_working_days(s2[ok], 15)),
-                       "icpc": np.full(int(ok.sum()), OPEN), "not_required": np.ones(int(ok.sum()), dtype=bool)})
+    nr = pl.DataFrame(
+        {
+            "ep": cand["ep"].to_numpy()[ok],
+            "start": s2[ok],
+            "icpc_target": to_weekday(add_working_days(s2[ok], 15)),
+            "icpc": np.full(int(ok.sum()), OPEN),
+            "not_required": np.ones(int(ok.sum()), dtype=bool),
+        }
+    )
     # an enquiry needing no conference must not fall within another enquiry of the episode
-    nr = nr.join(with_conf.select("ep", pl.col("start").alias("s"), pl.col("icpc").alias("c")), on="ep",
-                 how="left", maintain_order="left").with_columns(
-        ((pl.col("start") >= pl.col("s") - 30) & (pl.col("start") <= pl.col("c") + 30)).fill_null(False)
-        .alias("clash")).group_by("ep", "start", "icpc_target", "icpc", "not_required").agg(
-        pl.col("clash").any()).filter(~pl.col("clash")).drop("clash")
+    nr = (
+        nr.join(
+            with_conf.select("ep", pl.col("start").alias("s"), pl.col("icpc").alias("c")),
+            on="ep",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            ((pl.col("start") >= pl.col("s") - 30) & (pl.col("start") <= pl.col("c") + 30))
+            .fill_null(False)
+            .alias("clash")
+        )
+        .group_by("ep", "start", "icpc_target", "icpc", "not_required")
+        .agg(pl.col("clash").any())
+        .filter(~pl.col("clash"))
+        .drop("clash")
+    )
     # nor in an episode whose plan was transferred in (its conference is on the episode)
     transfer = plans.filter(pl.col("transfer_in")).select("ep").unique()
     nr = nr.join(transfer, on="ep", how="anti")
     return pl.concat([with_conf, nr.select(with_conf.columns)]).sort("ep", "start")
 
 
-def cin_plans(cfg: SyntheticConfig, eps: pl.DataFrame, plans: pl.DataFrame, assess: pl.DataFrame,
-              care_in_eps: pl.DataFrame) -> pl.DataFrame:
+def cin_plans(
+    cfg: SyntheticConfig, eps: pl.DataFrame, plans: pl.DataFrame, assess: pl.DataFrame, care_in_eps: pl.DataFrame
+) -> pl.DataFrame:
     """CIN plans: the time of an episode not covered by a child protection plan or care, from the first
     assessment, for some episodes (ep, start, end; end = closure or the next plan/care start)."""
     rng = cfg.rng("social-care", "cin-plans")
@@ -303,27 +407,38 @@ def cin_plans(cfg: SyntheticConfig, eps: pl.DataFrame, plans: pl.DataFrame, asse
     e = e.join(first_auth, on="ep", how="left", maintain_order="left")
     n = e.height
     window = e["authorised"].fill_null(e["start"]).to_numpy() + uniform_days(rng, 0, 10, n)
-    p_plan = np.where(e["first_kind"].to_numpy() == KIND["respite"], 0.3,
-                      np.where(e["top_kind"].to_numpy() == KIND["long"], 0.65, 0.9))
+    p_plan = np.where(
+        e["first_kind"].to_numpy() == KIND["respite"],
+        0.3,
+        np.where(e["top_kind"].to_numpy() == KIND["long"], 0.65, 0.9),
+    )
     has = rng.random(n) < p_plan
     e = e.with_columns(pl.Series("w", window)).filter(pl.Series(has))
-    blocks = pl.concat([plans.select("ep", "start", "end"), care_in_eps.select("ep", "start", "end")]).join(
-        e.select("ep"), on="ep", how="semi").sort("ep", "start")
+    blocks = (
+        pl.concat([plans.select("ep", "start", "end"), care_in_eps.select("ep", "start", "end")])
+        .join(e.select("ep"), on="ep", how="semi")
+        .sort("ep", "start")
+    )
     # gaps between blocks (blocks of one episode do not overlap: CPPs end before care or at it)
     b = blocks.with_columns(pl.col("end").cum_max().over("ep").alias("cm"))
-    gaps_mid = b.with_columns(pl.col("start").shift(-1).over("ep").alias("next")).filter(
-        pl.col("next").is_not_null()).select("ep", pl.col("cm").alias("start"), pl.col("next").alias("end"))
+    gaps_mid = (
+        b.with_columns(pl.col("start").shift(-1).over("ep").alias("next"))
+        .filter(pl.col("next").is_not_null())
+        .select("ep", pl.col("cm").alias("start"), pl.col("next").alias("end"))
+    )
     first_b = b.group_by("ep").agg(pl.col("start").min().alias("b0"), pl.col("cm").max().alias("bl"))
     ee = e.select("ep", "w", pl.col("end").alias("close")).join(first_b, on="ep", how="left", maintain_order="left")
     gaps_first = ee.select("ep", pl.col("w").alias("start"), pl.col("b0").fill_null(pl.col("close")).alias("end"))
-    gaps_last = ee.filter(pl.col("bl").is_not_null()).select("ep", pl.col("bl").alias("start"),
-                                                              pl.col("close").alias("end"))
-    gaps = pl.concat([gaps_first, gaps_mid, gaps_last]).join(e.select("ep", "w", pl.col("end").alias("close")),
-                                                              on="ep", maintain_order="left")
-    gaps = gaps.with_columns(pl.max_horizontal("start", "w").alias("start"),
-                             pl.min_horizontal("end", "close").alias("end"))
-    gaps = gaps.filter(pl.col("end") - pl.col("start") >= 14).select("ep", "start", "end").unique().sort(
-        "ep", "start")
+    gaps_last = ee.filter(pl.col("bl").is_not_null()).select(
+        "ep", pl.col("bl").alias("start"), pl.col("close").alias("end")
+    )
+    gaps = pl.concat([gaps_first, gaps_mid, gaps_last]).join(
+        e.select("ep", "w", pl.col("end").alias("close")), on="ep", maintain_order="left"
+    )
+    gaps = gaps.with_columns(
+        pl.max_horizontal("start", "w").alias("start"), pl.min_horizontal("end", "close").alias("end")
+    )
+    gaps = gaps.filter(pl.col("end") - pl.col("start") >= 14).select("ep", "start", "end").unique().sort("ep", "start")
     return gaps
 
 

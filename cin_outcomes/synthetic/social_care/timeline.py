@@ -21,9 +21,9 @@ from cin_outcomes.synthetic.social_care.params import EPOCH, FIRST_TARGET_YEAR_E
 
 #: A date after every simulated event: "still open".
 OPEN = 1_000_000
-WEEKDAY_OFFSET = 3
+WEEKDAY_OFFSET = 3  # 1 January 1970 was a Thursday: (day + 3) % 7 is 0 on Mondays
 #: GSS codes changed since the LA lookup's era (Barnsley and Sheffield were recoded in 2021).
-GSS_RECODED = {"E08000016": "E08000038", "E08000019": "E08000039"}  # 1 January 1970 was a Thursday: (day + 3) % 7 is 0 on Mondays
+GSS_RECODED = {"E08000016": "E08000038", "E08000019": "E08000039"}
 
 
 def day(d: dt.date) -> int:
@@ -104,12 +104,20 @@ class LAFrame:
         """One row per LA number: first/last reporting year end, region, the LAs it became."""
         a = all_las()
         g = a.group_by("old_la_code").agg(
-            pl.col("first_year_end").min(), pl.col("last_year_end").max(),
-            pl.col("region_code").first(), pl.col("new_la_code"), pl.col("la_name").last())
-        succ = (a.filter(pl.col("predecessors") != "")
-                .select("old_la_code", pl.col("predecessors").str.split(" ").alias("pred")).explode("pred")
-                .group_by("pred").agg(pl.col("old_la_code").sort().alias("successors"))
-                .rename({"pred": "old_la_code"}))
+            pl.col("first_year_end").min(),
+            pl.col("last_year_end").max(),
+            pl.col("region_code").first(),
+            pl.col("new_la_code"),
+            pl.col("la_name").last(),
+        )
+        succ = (
+            a.filter(pl.col("predecessors") != "")
+            .select("old_la_code", pl.col("predecessors").str.split(" ").alias("pred"))
+            .explode("pred")
+            .group_by("pred")
+            .agg(pl.col("old_la_code").sort().alias("successors"))
+            .rename({"pred": "old_la_code"})
+        )
         return g.join(succ, on="old_la_code", how="left", maintain_order="left").sort("old_la_code")
 
     @property
@@ -178,8 +186,16 @@ class LAFrame:
         out = {}
         idx = self.index(t["old_la_code"].to_numpy())
         ys = np.arange(1990, 2031)
-        for m in ["population_0_17", "cin_at31", "cin_anypoint", "cin_started", "cpp_at31", "cla_at31",
-                  "cla_started", "cla_ceased"]:
+        for m in [
+            "population_0_17",
+            "cin_at31",
+            "cin_anypoint",
+            "cin_started",
+            "cpp_at31",
+            "cla_at31",
+            "cla_started",
+            "cla_ceased",
+        ]:
             grid = np.full((self.n, ye_max - ye_min + 1), np.nan)
             grid[idx, t["year_end"].to_numpy() - ye_min] = t[m].to_numpy().astype(float)
             col = np.clip(ys + 1, ye_min, ye_max) - ye_min
@@ -197,8 +213,9 @@ class LAFrame:
 
         with resources.files("cin_outcomes.reference").joinpath("postcodes_by_la.csv").open("rb") as f:
             pc = pl.read_csv(f).sort("utla_code", "postcode")
-        by_code = {k[0]: v["postcode"].to_numpy().astype(str)
-                   for k, v in pc.partition_by("utla_code", as_dict=True).items()}
+        by_code = {
+            k[0]: v["postcode"].to_numpy().astype(str) for k, v in pc.partition_by("utla_code", as_dict=True).items()
+        }
         out: dict[int, np.ndarray] = {}
         for i, codes in enumerate(self.las["new_la_code"].to_list()):
             codes = {GSS_RECODED.get(c, c) for c in codes}

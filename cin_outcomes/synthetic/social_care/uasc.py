@@ -63,23 +63,31 @@ def draw_uasc(cfg: SyntheticConfig, las: LAFrame, first_person_id: int) -> tuple
     la, arrive, birth, end, early, age = (a[order] for a in (la, arrive, birth, end, early, age))
     pid = (first_person_id + np.arange(n)).astype(np.uint32)
     codes = las.codes[la]
-    kids = pl.DataFrame({
-        "person_id": pid,
-        "birth_date": pl.Series(birth.astype(np.int32)).cast(pl.Date),
-        "sex": np.where(rng.random(n) < 0.9, "M", "F"),
-        "ethnicity": choice(rng, ETHNICITY, n),
-        "birth_la": codes,
-        "need": (0.3 + 0.8 * rng.standard_normal(n)).astype(np.float32),
-        "ability": (-0.2 + 0.9 * rng.standard_normal(n)).astype(np.float32),
-        "state_school": np.ones(n, dtype=bool),
-        "upn_date": pl.Series([None] * n, dtype=pl.Date),
-        "upn_la": pl.Series([None] * n, dtype=pl.Utf8),
-        "upn": pl.Series([None] * n, dtype=pl.Utf8),
-    })
-    periods = pl.DataFrame({
-        "person_id": pid, "la": la.astype(np.int32), "la_after": las.first_successor[la].astype(np.int32),
-        "start": arrive, "end": end,
-        "route": np.where(early, ROUTE_CODE["other"], ROUTE_CODE["age18"]).astype(np.int8),
-        "age_start": age.astype(np.float32), "uasc": np.ones(n, dtype=bool),
-    })
+    kids = pl.DataFrame(
+        {
+            "person_id": pid,
+            "birth_date": pl.Series(birth.astype(np.int32)).cast(pl.Date),
+            "sex": np.where(rng.random(n) < 0.9, "M", "F"),
+            "ethnicity": choice(rng, ETHNICITY, n),
+            "birth_la": codes,
+            "need": (0.3 + 0.8 * rng.standard_normal(n)).astype(np.float32),
+            "ability": (-0.2 + 0.9 * rng.standard_normal(n)).astype(np.float32),
+            "state_school": np.ones(n, dtype=bool),
+            "upn_date": pl.Series([None] * n, dtype=pl.Date),
+            "upn_la": pl.Series([None] * n, dtype=pl.Utf8),
+            "upn": pl.Series([None] * n, dtype=pl.Utf8),
+        }
+    )
+    periods = pl.DataFrame(
+        {
+            "person_id": pid,
+            "la": la.astype(np.int32),
+            "la_after": las.first_successor[la].astype(np.int32),
+            "start": arrive,
+            "end": end,
+            "route": np.where(early, ROUTE_CODE["other"], ROUTE_CODE["age18"]).astype(np.int8),
+            "age_start": age.astype(np.float32),
+            "uasc": np.ones(n, dtype=bool),
+        }
+    )
     return kids, periods

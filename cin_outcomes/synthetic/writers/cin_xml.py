@@ -24,25 +24,30 @@ SOFTWARE = "cin-outcomes synthetic"
 
 
 def _esc(e: pl.Expr) -> pl.Expr:
-    return (e.str.replace_all("&", "&amp;", literal=True).str.replace_all("<", "&lt;", literal=True)
-            .str.replace_all(">", "&gt;", literal=True))
+    return (
+        e.str.replace_all("&", "&amp;", literal=True)
+        .str.replace_all("<", "&lt;", literal=True)
+        .str.replace_all(">", "&gt;", literal=True)
+    )
 
 
 def _el(tag: str, e: pl.Expr, kind: str = "str") -> pl.Expr:
-    """``<tag>value</tag>``, or nothing when the value is null."""
+    """``<tag>value</tag>``, or null when the value is null (left out by :func:`_cat`)."""
     if kind == "date":
-        v = e.dt.strftime("%Y-%m-%d")
+        v = e.cast(pl.Utf8)  # ISO 8601: YYYY-MM-DD
     elif kind == "bool":
-        v = pl.when(e).then(pl.lit("true")).otherwise(pl.lit("false"))
+        v = pl.when(e).then(pl.lit("true")).when(e.not_()).then(pl.lit("false"))
     elif kind == "int":
         v = e.cast(pl.Utf8)
+    elif kind == "code":  # codes and dates need no escaping
+        v = e
     else:
         v = _esc(e.cast(pl.Utf8))
-    return pl.when(e.is_not_null()).then(pl.lit(f"<{tag}>") + v + pl.lit(f"</{tag}>")).otherwise(pl.lit(""))
+    return pl.concat_str([pl.lit(f"<{tag}>"), v, pl.lit(f"</{tag}>")])
 
 
 def _cat(*parts: pl.Expr) -> pl.Expr:
-    return pl.concat_str(list(parts), ignore_nulls=False)
+    return pl.concat_str(list(parts), ignore_nulls=True)
 
 
 def _for(tables: dict[str, pl.DataFrame], name: str, year: ReportingYear, la_code: str) -> pl.DataFrame:
@@ -52,97 +57,164 @@ def _for(tables: dict[str, pl.DataFrame], name: str, year: ReportingYear, la_cod
 
 def _by_episode(df: pl.DataFrame, frag: pl.Expr, sort: list[str], alias: str) -> pl.DataFrame:
     key = ["la_child_id", "episode_number"]
-    return (df.sort([*key, *sort], nulls_last=True).select(*key, frag.alias("x"))
-            .group_by(key, maintain_order=True).agg(pl.col("x").str.join("").alias(alias)))
+    return (
+        df.sort([*key, *sort], nulls_last=True)
+        .select(*key, frag.alias("x"))
+        .group_by(key, maintain_order=True)
+        .agg(pl.col("x").str.join("").alias(alias))
+    )
 
 
-def cin_xml(tables: dict[str, pl.DataFrame], year: ReportingYear, la_code: str) -> str:
-    """The XML text of LA ``la_code``'s CIN census for ``year``."""
+def _lines(tables: dict[str, pl.DataFrame], year: ReportingYear, la_code: str) -> pl.DataFrame:
+    """The file's lines (one per child, plus the message header and footer) in a one-column frame ``x``."""
     year = ReportingYear.parse(year)
     children = _for(tables, "cin_children", year, la_code)
     episodes = _for(tables, "cin_episodes", year, la_code)
     key = ["la_child_id", "episode_number"]
 
     a = _for(tables, "cin_assessments", year, la_code)
-    factors = pl.col("factors").list.eval(pl.lit("<AssessmentFactors>") + pl.element() + pl.lit("</AssessmentFactors>")
-                                          ).list.join("")
-    a_frag = _cat(pl.lit("<Assessments>"), _el("AssessmentActualStartDate", pl.col("start_date"), "date"),
-                  _el("AssessmentInternalReviewDate", pl.col("internal_review_date"), "date"),
-                  _el("AssessmentAuthorisationDate", pl.col("authorisation_date"), "date"),
-                  pl.when(pl.col("factors").is_not_null() & (pl.col("factors").list.len() > 0))
-                  .then(pl.lit("<FactorsIdentifiedAtAssessment>") + factors + pl.lit("</FactorsIdentifiedAtAssessment>"))
-                  .otherwise(pl.lit("")),
-                  pl.lit("</Assessments>"))
+    factors = (
+        pl.col("factors")
+        .list.eval(pl.lit("<AssessmentFactors>") + pl.element() + pl.lit("</AssessmentFactors>"))
+        .list.join("")
+    )
+    a_frag = _cat(
+        pl.lit("<Assessments>"),
+        _el("AssessmentActualStartDate", pl.col("start_date"), "date"),
+        _el("AssessmentInternalReviewDate", pl.col("internal_review_date"), "date"),
+        _el("AssessmentAuthorisationDate", pl.col("authorisation_date"), "date"),
+        pl.when(pl.col("factors").list.len() > 0).then(
+            pl.lit("<FactorsIdentifiedAtAssessment>") + factors + pl.lit("</FactorsIdentifiedAtAssessment>")
+        ),
+        pl.lit("</Assessments>"),
+    )
     a = _by_episode(a, a_frag, ["start_date"], "a")
 
     p = _for(tables, "cin_plans", year, la_code)
-    p = _by_episode(p, _cat(pl.lit("<CINPlanDates>"), _el("CINPlanStartDate", pl.col("start_date"), "date"),
-                            _el("CINPlanEndDate", pl.col("end_date"), "date"), pl.lit("</CINPlanDates>")),
-                    ["start_date"], "p")
+    p = _by_episode(
+        p,
+        _cat(
+            pl.lit("<CINPlanDates>"),
+            _el("CINPlanStartDate", pl.col("start_date"), "date"),
+            _el("CINPlanEndDate", pl.col("end_date"), "date"),
+            pl.lit("</CINPlanDates>"),
+        ),
+        ["start_date"],
+        "p",
+    )
 
     s = _for(tables, "section47", year, la_code)
-    s = _by_episode(s, _cat(pl.lit("<Section47>"), _el("S47ActualStartDate", pl.col("start_date"), "date"),
-                            _el("InitialCPCtarget", pl.col("icpc_target_date"), "date"),
-                            _el("DateOfInitialCPC", pl.col("icpc_date"), "date"),
-                            _el("ICPCnotRequired", pl.col("icpc_not_required"), "bool"), pl.lit("</Section47>")),
-                    ["start_date"], "s")
+    s = _by_episode(
+        s,
+        _cat(
+            pl.lit("<Section47>"),
+            _el("S47ActualStartDate", pl.col("start_date"), "date"),
+            _el("InitialCPCtarget", pl.col("icpc_target_date"), "date"),
+            _el("DateOfInitialCPC", pl.col("icpc_date"), "date"),
+            _el("ICPCnotRequired", pl.col("icpc_not_required"), "bool"),
+            pl.lit("</Section47>"),
+        ),
+        ["start_date"],
+        "s",
+    )
 
     c = _for(tables, "child_protection_plans", year, la_code)
-    reviews = pl.col("review_dates").list.eval(
-        pl.lit("<CPPreviewDate>") + pl.element().dt.strftime("%Y-%m-%d") + pl.lit("</CPPreviewDate>")).list.join("")
-    c = _by_episode(c, _cat(pl.lit("<ChildProtectionPlans>"), _el("CPPstartDate", pl.col("start_date"), "date"),
-                            _el("CPPendDate", pl.col("end_date"), "date"),
-                            _el("InitialCategoryOfAbuse", pl.col("initial_category")),
-                            _el("LatestCategoryOfAbuse", pl.col("latest_category")),
-                            _el("NumberOfPreviousCPP", pl.col("number_of_previous_cpp"), "int"),
-                            pl.when(pl.col("review_dates").list.len().fill_null(0) > 0)
-                            .then(pl.lit("<Reviews>") + reviews + pl.lit("</Reviews>")).otherwise(pl.lit("")),
-                            pl.lit("</ChildProtectionPlans>")),
-                    ["start_date"], "c")
+    reviews = (
+        pl.col("review_dates")
+        .list.eval(pl.lit("<CPPreviewDate>") + pl.element().cast(pl.Utf8) + pl.lit("</CPPreviewDate>"))
+        .list.join("")
+    )
+    c = _by_episode(
+        c,
+        _cat(
+            pl.lit("<ChildProtectionPlans>"),
+            _el("CPPstartDate", pl.col("start_date"), "date"),
+            _el("CPPendDate", pl.col("end_date"), "date"),
+            _el("InitialCategoryOfAbuse", pl.col("initial_category")),
+            _el("LatestCategoryOfAbuse", pl.col("latest_category")),
+            _el("NumberOfPreviousCPP", pl.col("number_of_previous_cpp"), "int"),
+            pl.when(pl.col("review_dates").list.len() > 0).then(pl.lit("<Reviews>") + reviews + pl.lit("</Reviews>")),
+            pl.lit("</ChildProtectionPlans>"),
+        ),
+        ["start_date"],
+        "c",
+    )
 
-    ep = episodes.join(a, on=key, how="left").join(p, on=key, how="left").join(s, on=key, how="left").join(
-        c, on=key, how="left")
+    ep = (
+        episodes.join(a, on=key, how="left", maintain_order="left")
+        .join(p, on=key, how="left", maintain_order="left")
+        .join(s, on=key, how="left", maintain_order="left")
+        .join(c, on=key, how="left", maintain_order="left")
+    )
     ep_frag = _cat(
-        pl.lit("<CINdetails>"), _el("CINreferralDate", pl.col("referral_date"), "date"),
-        _el("ReferralSource", pl.col("referral_source")), _el("PrimaryNeedCode", pl.col("primary_need")),
-        _el("CINclosureDate", pl.col("closure_date"), "date"), _el("ReasonForClosure", pl.col("closure_reason")),
+        pl.lit("<CINdetails>"),
+        _el("CINreferralDate", pl.col("referral_date"), "date"),
+        _el("ReferralSource", pl.col("referral_source")),
+        _el("PrimaryNeedCode", pl.col("primary_need")),
+        _el("CINclosureDate", pl.col("closure_date"), "date"),
+        _el("ReasonForClosure", pl.col("closure_reason")),
         _el("DateOfInitialCPC", pl.col("date_of_initial_cpc"), "date"),
-        pl.col("a").fill_null(""), pl.col("p").fill_null(""), pl.col("s").fill_null(""),
-        _el("ReferralNFA", pl.col("referral_nfa"), "bool"), pl.col("c").fill_null(""), pl.lit("</CINdetails>"))
-    ep = (ep.sort(key).select("la_child_id", ep_frag.alias("x"))
-          .group_by("la_child_id", maintain_order=True).agg(pl.col("x").str.join("").alias("eps")))
+        pl.col("a"),
+        pl.col("p"),
+        pl.col("s"),
+        _el("ReferralNFA", pl.col("referral_nfa"), "bool"),
+        pl.col("c"),
+        pl.lit("</CINdetails>"),
+    )
+    ep = (
+        ep.sort(key)
+        .select("la_child_id", ep_frag.alias("x"))
+        .group_by("la_child_id", maintain_order=True)
+        .agg(pl.col("x").str.join("").alias("eps"))
+    )
 
     if year.start >= FIRST_SEX_YEAR:
         sex = _el("Sex", pl.col("sex"))
     else:
         sex = _el("GenderCurrent", pl.col("sex").replace_strict(GENDER_CURRENT, default=None))
-    disab = pl.col("disabilities").list.eval(pl.lit("<Disability>") + pl.element() + pl.lit("</Disability>")
-                                             ).list.join("")
+    disab = (
+        pl.col("disabilities").list.eval(pl.lit("<Disability>") + pl.element() + pl.lit("</Disability>")).list.join("")
+    )
     ch = children.sort("la_child_id").join(ep, on="la_child_id", how="left", maintain_order="left")
     child_frag = _cat(
-        pl.lit("<Child><ChildIdentifiers>"), _el("LAchildID", pl.col("la_child_id")), _el("UPN", pl.col("upn")),
-        _el("FormerUPN", pl.col("former_upn")), _el("UPNunknown", pl.col("upn_unknown")),
+        pl.lit("<Child><ChildIdentifiers>"),
+        _el("LAchildID", pl.col("la_child_id")),
+        _el("UPN", pl.col("upn")),
+        _el("FormerUPN", pl.col("former_upn")),
+        _el("UPNunknown", pl.col("upn_unknown")),
         _el("PersonBirthDate", pl.col("birth_date"), "date"),
-        _el("ExpectedPersonBirthDate", pl.col("expected_birth_date"), "date"), sex,
+        _el("ExpectedPersonBirthDate", pl.col("expected_birth_date"), "date"),
+        sex,
         _el("PersonDeathDate", pl.col("death_date"), "date"),
-        pl.lit("</ChildIdentifiers><ChildCharacteristics>"), _el("Ethnicity", pl.col("ethnicity")),
-        pl.when(pl.col("disabilities").list.len().fill_null(0) > 0)
-        .then(pl.lit("<Disabilities>") + disab + pl.lit("</Disabilities>")).otherwise(pl.lit("")),
-        pl.lit("</ChildCharacteristics>"), pl.col("eps").fill_null(""), pl.lit("</Child>"))
-    body = ch.select(child_frag.alias("x"))["x"].str.join("\n").item() if ch.height else ""
+        pl.lit("</ChildIdentifiers><ChildCharacteristics>"),
+        _el("Ethnicity", pl.col("ethnicity")),
+        pl.when(pl.col("disabilities").list.len() > 0).then(
+            pl.lit("<Disabilities>") + disab + pl.lit("</Disabilities>")
+        ),
+        pl.lit("</ChildCharacteristics>"),
+        pl.col("eps"),
+        pl.lit("</Child>"),
+    )
+    lines = ch.select(child_frag.alias("x"))
     ref = year.end_date.isoformat()
-    header = (
+    head = (
         '<?xml version="1.0" encoding="utf-8"?>\n<Message>\n<Header>'
         f"<CollectionDetails><Collection>CIN</Collection><Year>{year.end_year}</Year>"
         f"<ReferenceDate>{ref}</ReferenceDate></CollectionDetails>"
         f"<Source><SourceLevel>L</SourceLevel><LEA>{la_code}</LEA><SoftwareCode>{SOFTWARE}</SoftwareCode>"
         f"<Release>1</Release><SerialNo>001</SerialNo><DateTime>{year.end_year}-05-01T09:00:00</DateTime></Source>"
-        "</Header>\n<Children>\n")
-    return header + body + ("\n" if body else "") + "</Children>\n</Message>\n"
+        "</Header>\n<Children>"
+    )
+    return pl.concat([pl.DataFrame({"x": [head]}), lines, pl.DataFrame({"x": ["</Children>\n</Message>"]})])
+
+
+def cin_xml(tables: dict[str, pl.DataFrame], year: ReportingYear, la_code: str) -> str:
+    """The XML text of LA ``la_code``'s CIN census for ``year``."""
+    return "\n".join(_lines(tables, year, la_code)["x"].to_list()) + "\n"
 
 
 def write_cin_census(tables: dict[str, pl.DataFrame], year: ReportingYear, la_code: str, path: Path) -> None:
     """Write LA ``la_code``'s CIN census XML for ``year`` to ``path`` (UTF-8, deterministic)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(cin_xml(tables, year, la_code), encoding="utf-8", newline="\n")
+    _lines(tables, year, la_code).write_csv(path, include_header=False, quote_style="never", line_terminator="\n")
