@@ -30,7 +30,7 @@ from cin_outcomes.synthetic.config import SyntheticConfig
 from cin_outcomes.synthetic.education import attainment, attendance
 from cin_outcomes.synthetic.education.careers import Simulation
 from cin_outcomes.synthetic.education.report import calibration_report
-from cin_outcomes.synthetic.npd_columns import LA_COLUMN, MODULES, UPN_COLUMN
+from cin_outcomes.synthetic.npd_columns import LA_COLUMN, MODULES
 from cin_outcomes.synthetic.population import Population
 from cin_outcomes.synthetic.writers.npd import write_npd_module
 from cin_outcomes.years import ReportingYear

@@ -53,11 +53,3 @@ class PupilDraws:
         u1 = ((b >> np.uint64(32)).astype(np.float32) + np.float32(0.5)) * np.float32(2.0 ** -32)  # (0, 1)
         u2 = (b & np.uint64(0xFFFFFFFF)).astype(np.float32) * np.float32(2.0 ** -32)
         return np.sqrt(np.float32(-2.0) * np.log(u1)) * np.cos(np.float32(2 * np.pi) * u2)
-
-    def smooth(self, pid: np.ndarray, purpose: str, year: int, window: int = 3) -> np.ndarray:
-        """A year-to-year persistent N(0, 1) series: the mean of the last ``window`` yearly draws, rescaled
-        (correlation (window - k) / window at lag k)."""
-        acc = np.zeros(len(pid), dtype=np.float32)
-        for k in range(window):
-            acc += self.normal(pid, purpose, year - k)
-        return acc / np.float32(np.sqrt(window))
