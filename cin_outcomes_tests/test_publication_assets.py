@@ -1,6 +1,7 @@
 """The tables and publication assets in Dagster: stand-in outcome datasets for every published year -> every
-table with its blocking checks -> ``publication/files`` written; a failing check on one year holds the
-publication back with a message naming it, and the previous publication stays as it was."""
+table with its blocking checks -> ``publication/files`` written; a failing check on one year keeps that year's
+last good table and holds the publication back with a message naming it, and the previous publication stays as
+it was."""
 
 import warnings
 
@@ -128,6 +129,8 @@ def test_a_failing_check_holds_the_publication_back(built):
     _publish(root, instance, resources)
     out = root / "out" / PUBLICATION_DIR
     before = (out / "ks4_la.csv").read_bytes()
+    stored = resources["io_manager"].path_for(table_key(TABLES["ks4_la"]), "2019-04-01")
+    last_good = stored.read_bytes()
     BAD_YEARS.add("2019-04-01")
     try:
         with warnings.catch_warnings():
@@ -138,6 +141,17 @@ def test_a_failing_check_holds_the_publication_back(built):
         assert not r.success  # the blocking check stops the run
         failed = [e.check_name for e in r.get_asset_check_evaluations() if not e.passed]
         assert failed == ["groups_add_up"]
+        # The failing year is not stored: the table keeps its last good 2019-20 figures, and the check is FAILED
+        # for 2019-20 in the instance's history.
+        assert table_key(TABLES["ks4_la"]) not in {e.asset_key for e in r.get_asset_materialization_events()}
+        assert stored.read_bytes() == last_good
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(table_key(TABLES["ks4_la"]), "groups_add_up"), limit=100)
+        assert next(h for h in history if h.partition == "2019-04-01").status.value == "FAILED"
+        step = next(e for e in r.all_events if e.event_type_value == "STEP_FAILURE")
+        assert step.step_failure_data.user_failure_data.description.startswith(
+            "2019-20 (201920): ks4_la.csv table not stored, because 1 blocking check failed:\n"
+            "- tables/ks4_la: groups_add_up")
         r = _publish(root, instance, resources, raise_on_error=False)
         assert not r.success
         failure = next(e for e in r.all_events if e.event_type_value == "STEP_FAILURE")

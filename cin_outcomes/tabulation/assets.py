@@ -8,8 +8,9 @@ suppression; cross-table suppression will replace it) and formats them (:mod:`ci
 
 Blocking checks on every year (:mod:`cin_outcomes.tabulation.checks`): the EES screener, groups adding up,
 England and regions within their LAs, percentages within 0-100, and the complete matrix. A year failing one is
-written (for inspection) but holds the publication back. Metadata: rows, suppressed cells by symbol, and whether
-the outcome was collected that year; no figure below national level and nothing about a child.
+not stored: it keeps its last good table (:func:`cin_outcomes.checks.emit_checked`), the check results say where
+the failures are, and the publication is held back until the year passes. Metadata: rows, suppressed cells by
+symbol, and whether the outcome was collected that year; no figure below national level and nothing about a child.
 """
 
 
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
+from cin_outcomes.checks import emit_checked
 from cin_outcomes.disclosure.primary import suppression_counts
 from cin_outcomes.linkage.assets import MATCH_RATES_KEY, content_version
 from cin_outcomes.outcomes.assets import outcome_key
@@ -103,10 +105,11 @@ def build_table_asset(spec: TableSpec) -> dg.AssetsDefinition:
         meta = table_metadata(spec, published, year)
         context.log.info(f"{spec.file_name} {year.label}: {published.height:,} rows, "
                          f"{meta['cells_suppressed_c']:,} cells suppressed")
-        yield dg.Output(published, data_version=content_version(published), metadata=meta)
-        for name, result in checks.run_checks(spec, unrounded, published, year).items():
-            yield dg.AssetCheckResult(asset_key=key, check_name=name, passed=result.passed,
-                                      severity=dg.AssetCheckSeverity.ERROR, metadata=_json(result.metadata))
+        output = dg.Output(published, data_version=content_version(published), metadata=meta)
+        results = [dg.AssetCheckResult(asset_key=key, check_name=name, passed=result.passed,
+                                       severity=dg.AssetCheckSeverity.ERROR, metadata=_json(result.metadata))
+                   for name, result in checks.run_checks(spec, unrounded, published, year).items()]
+        yield from emit_checked(output, results, what=f"{spec.file_name} table", context=context)
 
     return _asset
 
