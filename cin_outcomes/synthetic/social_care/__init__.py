@@ -38,7 +38,6 @@ from cin_outcomes.synthetic.social_care.returns import Truth, cin_year, cla_year
 from cin_outcomes.synthetic.social_care.timeline import OPEN, LAFrame, add_years
 from cin_outcomes.synthetic.social_care.uasc import draw_uasc
 from cin_outcomes.tables import CIN_TABLES, SSDA903_TABLES, conform
-from cin_outcomes.years import ReportingYear
 
 __all__ = ["SocialCare", "build_social_care", "STATUS_GROUPS", "LAST_TIMINGS"]
 

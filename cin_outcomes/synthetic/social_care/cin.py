@@ -34,9 +34,7 @@ from cin_outcomes.synthetic.social_care.events import (
     union_intervals,
 )
 from cin_outcomes.synthetic.social_care.timeline import (
-    OPEN,
     LAFrame,
-    add_working_days,
     add_years,
     day,
     reporting_year_of,

@@ -311,7 +311,7 @@ def build_episodes(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame, ki
     first = pl.col("k") == 0
     ls_changed = (pl.col("ls") != pl.col("prev_ls")).fill_null(False)
     pl_changed = pl.col("place_event").is_not_null() & ~first
-    # placed with parents under s20 is not allowed: keep s20 children in their placement (rule 378)
+    # a day on which nothing changed (a long-term marker that found no foster placement) is no new episode
     ev = ev.filter(first | ls_changed | pl_changed)
     ev = ev.with_columns(
         pl.when(first)

@@ -21,7 +21,14 @@ import polars as pl
 from cin_outcomes.synthetic.config import SyntheticConfig
 from cin_outcomes.synthetic.social_care import params as P
 from cin_outcomes.synthetic.social_care.draws import choice, uniform_days
-from cin_outcomes.synthetic.social_care.timeline import OPEN, LAFrame, add_working_days, add_years, reporting_year_of
+from cin_outcomes.synthetic.social_care.timeline import (
+    OPEN,
+    LAFrame,
+    add_working_days,
+    add_years,
+    reporting_year_of,
+    year_end,
+)
 
 
 def reviews(cfg: SyntheticConfig, periods: pl.DataFrame, birth: np.ndarray) -> pl.DataFrame:
@@ -110,12 +117,12 @@ def social_workers(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame) ->
     df = df.filter(pl.col("sw_dec") > pl.col("sw_decom"))
     # the last allocation outlasts the care period a little (the case stays open for a while)
     last = df.select(pl.col("sw_decom") == pl.col("sw_decom").max().over("pid"))["sw_decom"].to_numpy()
-    df = df.with_columns(
-        pl.when(pl.Series(last))
-        .then(pl.col("sw_dec") + pl.Series(uniform_days(rng, 14, 120, df.height)))
-        .otherwise(pl.col("sw_dec"))
-        .alias("sw_dec")
-    )
+    end = df["sw_dec"].to_numpy() + np.where(last, uniform_days(rng, 14, 120, df.height), 0)
+    # an allocation that ends is followed by another unless it ends well before 31 March (DfE rule SW11b looks
+    # for a next episode after any end in the last five days of the year): such last ends move into April
+    ye = year_end(reporting_year_of(end))
+    end = np.where(last & (ye - end <= 5), ye + 1 + uniform_days(rng, 0, 10, df.height), end)
+    df = df.with_columns(pl.Series("sw_dec", end))
     la = periods["la"].to_numpy()[df["pid"].to_numpy()]
     pool = np.maximum(5, (las.target("cla_at31", 2022) / 12).astype(np.int64))[la]
     # a change of social worker is a different worker: step through the LA's pool

@@ -13,7 +13,6 @@ year starts in steady state.
 from __future__ import annotations
 
 import numpy as np
-import polars as pl
 
 from cin_outcomes.synthetic.social_care.params import DAYS_PER_YEAR
 from cin_outcomes.synthetic.social_care.timeline import OPEN, LAFrame, year_end

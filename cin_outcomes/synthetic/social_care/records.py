@@ -24,7 +24,7 @@ from cin_outcomes.synthetic.social_care.cin import KIND
 from cin_outcomes.synthetic.social_care.cla import ROUTE_CODE
 from cin_outcomes.synthetic.social_care.draws import choice, uniform_days
 from cin_outcomes.synthetic.social_care.events import inside, la_index_at, union_intervals
-from cin_outcomes.synthetic.social_care.timeline import OPEN, LAFrame, add_working_days, add_years, to_weekday
+from cin_outcomes.synthetic.social_care.timeline import OPEN, LAFrame, add_working_days, to_weekday
 
 CLOSURE_BY_ROUTE = {ROUTE_CODE["adoption"]: "RC1", ROUTE_CODE["sgo"]: "RC4", ROUTE_CODE["cao"]: "RC3"}
 

@@ -74,6 +74,20 @@ def _d(col: str, e: int | None = None) -> pl.Expr:
     return pl.when(c < cut).then(c).otherwise(None).cast(pl.Int32).cast(pl.Date).alias(col)
 
 
+def _rank_in_runs(*keys: pl.Series) -> np.ndarray:
+    """1, 2, ... within each run of equal keys of a sorted frame (Int16)."""
+    n = len(keys[0])
+    if n == 0:
+        return np.zeros(0, dtype=np.int16)
+    new = np.zeros(n, dtype=bool)
+    new[0] = True
+    for k in keys:
+        a = k.to_numpy()
+        new[1:] |= a[1:] != a[:-1]
+    start = np.maximum.accumulate(np.where(new, np.arange(n), 0))
+    return (np.arange(n) - start + 1).astype(np.int16)
+
+
 def _key(y: ReportingYear) -> list[pl.Expr]:
     return [pl.lit(y.label).alias("reporting_year")]
 
@@ -82,9 +96,9 @@ def cin_year(cfg: SyntheticConfig, t: Truth, y: ReportingYear, las: list[str]) -
     """The CIN census tables of every LA in ``las`` for reporting year ``y``."""
     s, e = year_start(y.start), year_end(y.start)
     eps = t.episodes.filter(pl.col("la_code").is_in(las) & (pl.col("start") <= e) & (pl.col("end") >= s))
-    eps = eps.sort("la_code", "la_child_id", "start", "ep").with_columns(
-        (pl.int_range(pl.len()).over("la_code", "la_child_id") + 1).cast(pl.Int16).alias("episode_number")
-    )
+    # episodes numbered in referral order within the child's record (a child is one person in one LA)
+    eps = eps.sort("person_id", "la_code", "start", "ep")
+    eps = eps.with_columns(pl.Series("episode_number", _rank_in_runs(eps["person_id"], eps["la_code"])))
     icpc_cin = (
         t.cpps.filter(pl.col("transfer_in") & (pl.col("start") <= e))
         .group_by("ep")
