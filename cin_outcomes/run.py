@@ -68,8 +68,8 @@ def ensure_landing(landing: Path, scale: float, seed: int, progress: bool) -> bo
     stamp = landing / "SYNTHETIC.json"
     if stamp.exists():
         made = json.loads(stamp.read_text())
-        if made.get("scale") == scale and made.get("seed") == seed and not made.get("only_las"):
-            return False
+        if made.get("scale") == scale and made.get("seed") == seed:
+            return False  # the same synthetic England (perhaps for a few LAs only, as generated)
     elif landing.exists() and any(landing.iterdir()):
         return False  # real deliveries (no SYNTHETIC.json): never overwrite them
     from cin_outcomes.synthetic.config import SyntheticConfig
@@ -101,6 +101,11 @@ def run_pipeline(*, landing: Path | None = None, warehouse: Path | None = None, 
 
     defs = build_definitions()
     layers = plan_layers(defs)
+    # create and migrate the instance's storage here, once, before worker processes open it side by side
+    instance = dg.DagsterInstance.get()
+    instance.get_runs(limit=1)
+    instance.get_latest_materialization_event(dg.AssetKey(["cin_outcomes_run", "storage_check"]))
+    instance.get_asset_keys()
     failed_years: set[str] = set()
     with _Workers(workers) as pool:
         for name, pd, parallel_keys, ordered_keys in layers:

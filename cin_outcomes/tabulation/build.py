@@ -153,7 +153,21 @@ def unrounded_table(spec: TableSpec, data: pl.DataFrame, year: ReportingYear | s
                     complete=items, groups=list(spec.aggregated_groups))
     join = ["time_period", "geographic_level", "region_code", "old_la_code", GROUP, *by]
     figures = agg.select(*join, *columns).with_columns(_over_no_pupils(spec))
-    return keys.join(figures, on=join, how="inner", nulls_equal=True, maintain_order="left")
+    # a unit or group with no linked pupils at all (a small LA's empty cohort, or no group in the year) is absent
+    # from the aggregate: it keeps its rows, with no pupils, as aggregate's completed cells have
+    out = keys.join(figures.with_columns(_aggregated=pl.lit(True)), on=join, how="left", nulls_equal=True,
+                    maintain_order="left")
+    absent = pl.col("_aggregated").is_null()
+    return out.with_columns(
+        pl.when(absent).then(pl.lit(0, out.schema[c])).otherwise(pl.col(c)).alias(c)
+        for c in columns if out.schema[c].is_integer() and _produced_column(spec, c, year)
+    ).drop("_aggregated")
+
+
+def _produced_column(spec: TableSpec, column: str, year: ReportingYear | str) -> bool:
+    """Whether ``column`` belongs to a measure produced in ``year`` (a measure not produced stays null: ``x``)."""
+    y = data_year(spec, year)
+    return any(column in m.columns and m.available(y) for m in table_measures(spec))
 
 
 def _over_no_pupils(spec: TableSpec) -> list[pl.Expr]:
