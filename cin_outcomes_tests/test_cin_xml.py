@@ -248,3 +248,18 @@ def test_same_seed_and_scale_give_byte_identical_files(few, tmp_path):
             write_cin_census(sc.tables, ReportingYear.parse(label), la, a)
             write_cin_census(sc2.tables, ReportingYear.parse(label), la, b)
             assert a.read_bytes() == b.read_bytes()
+
+
+def test_the_year_writer_gives_the_same_files_as_the_per_la_writer(few, tmp_path):
+    from cin_outcomes.synthetic.writers.cin_xml import write_cin_census_year
+
+    _, _, sc = few
+    year = ReportingYear.parse("2023-24")
+    las = [*FEW_LAS, "999"]
+    written = write_cin_census_year(sc.tables, year, las, lambda la: tmp_path / "year" / la / "cin_census.xml")
+    assert len(written) == len(las)
+    for la in las:
+        write_cin_census(sc.tables, year, la, tmp_path / "one" / la / "cin_census.xml")
+        assert (tmp_path / "year" / la / "cin_census.xml").read_bytes() == (
+            tmp_path / "one" / la / "cin_census.xml"
+        ).read_bytes()

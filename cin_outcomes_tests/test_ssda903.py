@@ -259,3 +259,18 @@ def test_same_seed_and_scale_give_byte_identical_files(few, tmp_path):
             assert [p.name for p in a] == [p.name for p in b]
             for pa, pb in zip(a, b):
                 assert pa.read_bytes() == pb.read_bytes(), pa.name
+
+
+def test_the_year_writer_gives_the_same_files_as_the_per_la_writer(few, tmp_path):
+    from cin_outcomes.synthetic.writers.ssda903 import write_ssda903_year
+
+    _, _, sc = few
+    year = ReportingYear.parse("2024-25")
+    las = [*FEW_LAS, "999"]
+    bulk = write_ssda903_year(sc.tables, year, las, lambda la: tmp_path / "year" / la)
+    one = [p for la in las for p in write_ssda903(sc.tables, year, la, tmp_path / "one" / la)]
+    assert sorted(p.relative_to(tmp_path / "year") for p in bulk) == sorted(
+        p.relative_to(tmp_path / "one") for p in one
+    )
+    for p in bulk:
+        assert p.read_bytes() == (tmp_path / "one" / p.relative_to(tmp_path / "year")).read_bytes()
