@@ -80,8 +80,8 @@ class Coverage:
 def care_spells(cfg: SyntheticConfig, periods: pl.DataFrame, kids: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The spell of need around each period of care, and the child protection plans some children had before care.
 
-    Returns (spells, cpps). Spells: person_id, start, end, kind, la, la_after, period (row of ``periods``),
-    end_reason. CPPs: person_id, start (ICPC), end, la, la_after, s47_start.
+    Returns (spells, cpps). Spells: person_id, start, end, kind, la, la_after, period (row of ``periods``).
+    CPPs: person_id, start (ICPC), end, la, la_after, spell_start.
     """
     rng = cfg.rng("social-care", "care-spells")
     n = periods.height
@@ -93,6 +93,9 @@ def care_spells(cfg: SyntheticConfig, periods: pl.DataFrame, kids: pl.DataFrame)
     emergency = (rng.random(n) < 0.22) | uasc
     lead = np.where(emergency, 0, lognormal_days(rng, 110, 0.9, n))
     start = np.maximum(S - lead, birth - 150)  # unborn referrals at most ~5 months before birth
+    # the run-up to care starts after any earlier period of care of the child has ended
+    prev_end = periods.select(pl.col("end").shift(1).over("person_id"))["end"].fill_null(-1).to_numpy()
+    start = np.maximum(start, prev_end + 1)
     start = np.minimum(start, S)
     # after care: adoption, SGO, CAO and 18 close the case that day; a return home keeps support for months
     from cin_outcomes.synthetic.social_care.cla import ROUTE_CODE

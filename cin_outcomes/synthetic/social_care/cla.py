@@ -38,6 +38,13 @@ def uasc_share(y: np.ndarray | int) -> np.ndarray:
     return np.vectorize(P.UASC_SHARE.get)(ye)
 
 
+def not_on_31_march(end: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Care that would end on 31 March ends the day before: DfE's rules count a period ending on 31 March as
+    continuous for 12 months (OC2 due) yet forbid OC2 with the adoption or care leaver items it brings (rule 187)."""
+    ye = year_end(reporting_year_of(end))
+    return np.where((end == ye) & (end - 1 > start + 1), end - 1, end)
+
+
 def present_share(y: int) -> float:
     """Share of the 0-17 population of reporting year ``y`` that the simulation holds (born from 1995), weighted
     towards older children as the care population is."""
@@ -89,6 +96,7 @@ def draw_periods(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, populat
     end = np.minimum(end, b18)
     route = np.where(capped & ~stay, ROUTE_CODE["age18"], route)
     end = np.maximum(end, start + 2)
+    end = not_on_31_march(end, start)
     ok = end <= b18
     child, start, end, la, route, age, person = (a[ok] for a in (child, start, end, la, route, age, person))
     la_after = successor_for(population, las, person, la)
@@ -114,6 +122,7 @@ def draw_periods(cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, populat
         first_year=P.FIRST_TARGET_YEAR_END - 1,
         bounds=(0.25, 2.5),
         warm_stock=present_share,
+        final=route == ROUTE_CODE["adoption"],
     )
     k = np.flatnonzero(accepted)
     return pl.DataFrame(

@@ -161,6 +161,7 @@ def control(
     external=None,
     bounds: tuple[float, float] = (0.5, 2.0),
     warm_stock=None,
+    final: np.ndarray | None = None,
 ) -> np.ndarray:
     """Accept candidates year by year to hold each LA's stock at 31 March to ``stock[la, y - 1990]``.
 
@@ -172,6 +173,7 @@ def control(
     * ``external(ref_day)`` returns (children per LA already counted at ``ref_day`` from other sources, a function
       telling for given children whether they are among them): such children add nothing to the stock.
     * Acceptance per LA and year stays within ``bounds`` times the rate that reproduces the published starts.
+    * ``final`` marks candidates after which the child is never eligible again (adoption).
 
     Returns a boolean mask over candidates, which must be sorted by reporting year.
     """
@@ -226,7 +228,7 @@ def control(
             p = np.clip(p_ctrl, lo_b * p_start, np.minimum(1.0, hi_b * p_start))[la]
         take = idx[u[idx] < p]
         accepted[take] = True
-        busy[cand_child[take]] = cand_end[take]
+        busy[cand_child[take]] = cand_end[take] if final is None else np.where(final[take], OPEN, cand_end[take])
         acc_idx.append(take)
     return accepted
 

@@ -63,8 +63,9 @@ class Truth:
 
     @property
     def factor_frame(self) -> pl.DataFrame:
-        return pl.DataFrame({"factors": np.arange(self.factor_pool.len(), dtype=np.int16),
-                             "factor_list": self.factor_pool})
+        return pl.DataFrame(
+            {"factors": np.arange(self.factor_pool.len(), dtype=np.int16), "factor_list": self.factor_pool}
+        )
 
 
 def _d(col: str, e: int | None = None) -> pl.Expr:

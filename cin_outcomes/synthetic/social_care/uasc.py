@@ -14,7 +14,7 @@ import polars as pl
 
 from cin_outcomes.synthetic.config import SyntheticConfig
 from cin_outcomes.synthetic.social_care import params as P
-from cin_outcomes.synthetic.social_care.cla import ROUTE_CODE, uasc_share
+from cin_outcomes.synthetic.social_care.cla import ROUTE_CODE, not_on_31_march, uasc_share
 from cin_outcomes.synthetic.social_care.draws import choice, lognormal_days
 from cin_outcomes.synthetic.social_care.timeline import LAFrame, add_years, year_end, year_start
 
@@ -58,7 +58,7 @@ def draw_uasc(cfg: SyntheticConfig, las: LAFrame, first_person_id: int) -> tuple
     b18 = add_years(birth, 18)
     early = rng.random(n) < EARLY_EXIT_SHARE
     end = np.where(early, np.minimum(arrive + lognormal_days(rng, 200, 0.6, n), b18), b18)
-    end = np.maximum(end, arrive + 2)
+    end = not_on_31_march(np.maximum(end, arrive + 2), arrive)
     order = np.lexsort((la, arrive))
     la, arrive, birth, end, early, age = (a[order] for a in (la, arrive, birth, end, early, age))
     pid = (first_person_id + np.arange(n)).astype(np.uint32)
