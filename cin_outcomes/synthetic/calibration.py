@@ -83,7 +83,9 @@ def calibration_report(cfg: SyntheticConfig, progress: bool = True) -> pl.DataFr
         pl.col("year").cast(pl.Utf8), (pl.col("difference").abs() <= RATE_TOLERANCE).alias("within_tolerance"),
         pl.lit("pp").alias("unit")).select(REPORT_COLUMNS) if "unit" not in rates.columns else rates.select(
         REPORT_COLUMNS)
-    return pl.concat([counts, rates.cast(counts.schema)]).sort("measure", "group", "year")
+    schema = {"year": pl.Utf8, "measure": pl.Utf8, "group": pl.Utf8, "generated": pl.Float64,
+              "published": pl.Float64, "difference": pl.Float64, "unit": pl.Utf8, "within_tolerance": pl.Boolean}
+    return pl.concat([counts.cast(schema), rates.cast(schema)]).sort("measure", "group", "year")
 
 
 def format_report(report: pl.DataFrame, cfg: SyntheticConfig) -> str:
