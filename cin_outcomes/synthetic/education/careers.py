@@ -180,6 +180,8 @@ class Simulation:
         #: national slope of KS4 Attainment 8 on KS2 prior attainment (points per scaled-score point), updated by
         #: each KS4 cohort; the starting value is the model's own at the default settings
         self.ks4_slope = 2.2
+        #: pupils placed outside their LA because it had no school of their phase that year (expected: none)
+        self.schools_outside_la = 0
         #: slope of KS2 scaled scores on KS1 points and each group's KS2 score gap, from the latest KS2 cohort
         self.ks2_slope: float | None = None
         self.ks2_score_gap: dict[int, float] = {}
@@ -329,9 +331,15 @@ class Simulation:
         # LA created on 1 April (reorganisation): the summer term stays at the census school
         s_sum = np.where(s_sum < 0, s_spr, s_sum)
         s_aut = np.where(s_aut < 0, s_spr, s_aut)
-        if (s_spr < 0).any():  # every LA with residents has a school of every phase (see schools.build_register)
-            raise RuntimeError(f"no school for {int((s_spr < 0).sum())} pupils in {a}: the school register is "
-                               "missing an LA or phase")
+        missing = s_spr < 0
+        if missing.any():
+            # every LA with residents has a school of every phase (schools.build_register); a pupil recorded as
+            # living in an LA without one that year (a residence-spell edge case) goes to a school of the phase
+            # anywhere in England rather than stopping the run
+            self.schools_outside_la += int(missing.sum())
+            s_spr[missing] = chooser.choose_anywhere(phase[missing], u[missing])
+            s_aut[missing & (s_aut < 0)] = s_spr[missing & (s_aut < 0)]
+            s_sum[missing & (s_sum < 0)] = s_spr[missing & (s_sum < 0)]
         site_ids = frame["site"].to_numpy()
 
         # entry date: the date the pupil joined their current school, followed term by term

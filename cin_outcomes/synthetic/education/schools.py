@@ -106,6 +106,17 @@ class Chooser:
         self.count = ends - starts
         self.rows = len(f)
 
+    def choose_anywhere(self, phase: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Row of a site of the pupil's phase anywhere in England (by size, from the pupil's uniform)."""
+        ph = self.frame["phase"].to_numpy()
+        out = np.full(len(phase), -1, dtype=np.int32)
+        for p in np.unique(phase):
+            rows = np.flatnonzero(ph == p)
+            cum = np.cumsum(self.frame["weight"].to_numpy()[rows].astype(np.float64))
+            sel = phase == p
+            out[sel] = rows[np.searchsorted(cum, u[sel] * cum[-1], side="right").clip(0, len(rows) - 1)]
+        return out
+
     def choose(self, la_idx: np.ndarray, phase: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Row of ``self.frame`` for each pupil (-1 where the LA has no open site of the phase)."""
         key = la_idx.astype(np.int64) * 4 + phase
