@@ -369,3 +369,15 @@ def test_same_seed_same_bytes():
     c = build_education(SyntheticConfig(scale=0.002, seed=6, first_year=ReportingYear(2022),
                                         last_year=ReportingYear(2024)), pop, status)
     assert _bytes(c.modules[(ReportingYear(2023), "ks4")]) != _bytes(a.modules[(ReportingYear(2023), "ks4")])
+
+
+def test_school_choice_within_the_la_by_size_and_elsewhere_only_when_none():
+    from cin_outcomes.synthetic.education.schools import Chooser
+
+    frame = pl.DataFrame({"site": [0, 1, 2, 3], "la_idx": [0, 0, 0, 1], "phase": [0, 0, 1, 0],
+                          "weight": [1.0, 3.0, 1.0, 1.0]})
+    ch = Chooser(frame, n_las=2)
+    # LA 0 primary: sites 0 (weight 1) and 1 (weight 3) share the unit interval 1:3
+    got = ch.choose(np.array([0, 0, 1, 1]), np.array([0, 0, 0, 1]), np.array([0.2, 0.3, 0.99, 0.5]))
+    assert got.tolist() == [0, 1, 3, -1]  # LA 1 has no secondary school
+    assert ch.choose_anywhere(np.array([1, 0]), np.array([0.5, 0.99])).tolist() == [2, 3]
