@@ -106,7 +106,13 @@ def social_workers(cfg: SyntheticConfig, las: LAFrame, periods: pl.DataFrame) ->
     )
     pidx = df["pid"].to_numpy()
     d = S[pidx] + np.floor(df["u"].to_numpy() * (E[pidx] - S[pidx])).astype(np.int64)
-    df = df.with_columns(pl.Series("sw_decom", d)).unique(["pid", "sw_decom"], keep="first").sort("pid", "sw_decom")
+    # no change of worker in the last five days of a reporting year (DfE rule SW11b reads an allocation ending
+    # then as one with no successor): such changes happen in early April
+    ye = year_end(reporting_year_of(d))
+    late = (df["u"].to_numpy() > 0) & (ye - d <= 5)
+    d = np.where(late, ye + 1 + (df["u"].to_numpy() * 1000).astype(np.int64) % 5, d)
+    df = df.with_columns(pl.Series("sw_decom", d)).filter((pl.col("u") == 0) | pl.Series(d < E[pidx]))
+    df = df.unique(["pid", "sw_decom"], keep="first").sort("pid", "sw_decom")
     df = df.with_columns(pl.col("sw_decom").shift(-1).over("pid").alias("sw_dec"))
     df = df.with_columns(
         pl.when(pl.col("sw_dec").is_null())
