@@ -48,7 +48,7 @@ def generate(cfg: SyntheticConfig, out: Path, progress: bool = True) -> Generati
     from cin_outcomes.synthetic.education import build_education
     from cin_outcomes.synthetic.social_care import build_social_care
     from cin_outcomes.synthetic.writers.cin_xml import write_cin_census
-    from cin_outcomes.synthetic.writers.npd import write_npd_module
+    from cin_outcomes.synthetic.writers.npd import write_npd
     from cin_outcomes.synthetic.writers.ssda903 import write_ssda903
 
     summary = GenerationSummary(out=out)
@@ -83,12 +83,7 @@ def generate(cfg: SyntheticConfig, out: Path, progress: bool = True) -> Generati
                 written.append(folder / "cin_census.xml")
                 written.extend(write_ssda903(tables, year, la, folder / "ssda903"))
                 wbar.update(1)
-            npd = out / year.label / "npd"
-            npd.mkdir(parents=True, exist_ok=True)
-            for (y, module), df in sorted(education.modules.items(), key=lambda kv: (kv[0][0].start, kv[0][1])):
-                if y == year:
-                    write_npd_module(df, npd / f"{module}.parquet")
-                    written.append(npd / f"{module}.parquet")
+            written.extend(write_npd(education, out, years=[year]))  # one module in memory at a time
             wbar.update(1)
     summary.seconds["writing"] = round(time.perf_counter() - t0, 1)
     bar.update(1)
