@@ -97,7 +97,6 @@ def run_pipeline(*, landing: Path | None = None, warehouse: Path | None = None, 
     import dagster as dg
 
     from cin_outcomes.definitions import build_definitions
-    from cin_outcomes.partitions import input_years, published_years
 
     defs = build_definitions()
     layers = plan_layers(defs)
