@@ -167,38 +167,46 @@ def _residence(cfg: SyntheticConfig, children: pl.DataFrame) -> pl.DataFrame:
     moves = moves.with_columns(pl.Series("la_code", dest.astype(str))).drop("year_end")
     born = children.select("person_id", pl.col("birth_date").alias("from_date"), pl.col("birth_la").alias("la_code"))
     spells = pl.concat([born, moves]).sort("person_id", "from_date")
-    # drop moves to the LA already lived in
-    spells = spells.filter(
-        (pl.col("la_code") != pl.col("la_code").shift(1).over("person_id")) | pl.col("la_code").shift(1).over(
-            "person_id").is_null())
+    # drop moves to the LA already lived in (rows are sorted by child: compare with the row before, same child)
+    same_child = pl.col("person_id") == pl.col("person_id").shift(1)
+    spells = spells.filter(~(same_child & (pl.col("la_code") == pl.col("la_code").shift(1))).fill_null(False))
     return _reorganise(cfg, spells)
 
 
 def _reorganise(cfg: SyntheticConfig, spells: pl.DataFrame) -> pl.DataFrame:
-    """Children living in an LA when it is abolished move, on 1 April, to one of its successors."""
+    """Children living in an LA when it is abolished move, on 1 April, to one of its successors.
+
+    ``spells`` sorted by person_id and from_date. Abolished LAs are distinct and their successors are new LAs, so
+    each abolition's movers are found in the original spells and all the new spells are added in one go."""
     rng = cfg.rng("reorganisation")
     las = all_las()
     successors = las.filter(pl.col("predecessors") != "").select(
         "old_la_code", "first_year_end", pl.col("predecessors").str.split(" ").alias("pred")).explode("pred")
+    s = spells.with_columns(
+        pl.when(pl.col("person_id") == pl.col("person_id").shift(-1)).then(pl.col("from_date").shift(-1))
+        .alias("to_date"))
+    new_spells, late_moves = [], []
     for pred, grp in successors.group_by("pred", maintain_order=True):
         pred = pred[0]
-        change = dt.date(int(grp["first_year_end"][0]) - 1, 4, 1)
+        year_end = int(grp["first_year_end"][0])
+        change = dt.date(year_end - 1, 4, 1)
         succ = grp["old_la_code"].to_list()
-        s = spells.with_columns(pl.col("from_date").shift(-1).over("person_id").alias("to_date"))
+        # later random moves into the abolished LA go to a successor instead
+        late_moves.append(pl.when((pl.col("la_code") == pred) & (pl.col("from_date") >= change)).then(pl.lit(succ[0])))
         hit = s.filter((pl.col("la_code") == pred) & (pl.col("from_date") < change)
                        & (pl.col("to_date").is_null() | (pl.col("to_date") > change)))
         if hit.height == 0:
             continue
         # successors by size (Dorset keeps Dorset; Poole and Bournemouth both go to BCP)
-        pops = np.array([_la_weights(int(grp["first_year_end"][0]))[1][
-            list(_la_weights(int(grp["first_year_end"][0]))[0]).index(c)] for c in succ])
+        codes, pop, _ = _la_weights(year_end)
+        pops = np.array([pop[list(codes).index(c)] for c in succ])
         pick = np.asarray(succ)[rng.choice(len(succ), size=hit.height, p=pops / pops.sum())]
-        new = hit.select("person_id").with_columns(pl.lit(change).alias("from_date"), pl.Series("la_code", pick))
-        spells = pl.concat([spells, new]).sort("person_id", "from_date")
-        # later random moves into the abolished LA go to a successor instead
-        late = (pl.col("la_code") == pred) & (pl.col("from_date") >= change)
-        spells = spells.with_columns(pl.when(late).then(pl.lit(succ[0])).otherwise(pl.col("la_code")).alias("la_code"))
-    return spells.unique(["person_id", "from_date"], keep="last", maintain_order=True)
+        new_spells.append(hit.select("person_id").with_columns(pl.lit(change).alias("from_date"),
+                                                               pl.Series("la_code", pick)))
+    if late_moves:
+        spells = spells.with_columns(pl.coalesce([*late_moves, pl.col("la_code")]).alias("la_code"))
+    return pl.concat([spells, *new_spells]).sort("person_id", "from_date", maintain_order=True).unique(
+        ["person_id", "from_date"], keep="last", maintain_order=True)
 
 
 def _allocate_upns(children: pl.DataFrame, residence: pl.DataFrame) -> pl.DataFrame:
