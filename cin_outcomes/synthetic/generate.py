@@ -44,12 +44,11 @@ def _la_codes(cfg: SyntheticConfig, year: ReportingYear) -> list[str]:
 
 
 def generate(cfg: SyntheticConfig, out: Path, progress: bool = True) -> GenerationSummary:
-    """Build the population, social care careers and pupil records, then write every return and module."""
+    """Build the population and social care careers, write every LA return, then build and write the pupil
+    records year by year (memory holds the population, one year's returns and one NPD module at a time)."""
     from cin_outcomes.synthetic.education import build_education
     from cin_outcomes.synthetic.social_care import build_social_care
-    from cin_outcomes.synthetic.writers.cin_xml import write_cin_census
     from cin_outcomes.synthetic.writers.npd import write_npd
-    from cin_outcomes.synthetic.writers.ssda903 import write_ssda903
 
     summary = GenerationSummary(out=out)
     bar = tqdm(total=4, desc="synthetic England", unit="stage", disable=not progress, leave=False)
@@ -62,31 +61,15 @@ def generate(cfg: SyntheticConfig, out: Path, progress: bool = True) -> Generati
         bar.update(1)
         return result
 
+    out.mkdir(parents=True, exist_ok=True)
     population = stage("population", build_population, cfg)
     summary.children = population.children.height
     social_care = stage("social care", build_social_care, cfg, population)
-    education = stage("education", build_education, cfg, population, pupil_status(population, social_care))
-    bar.set_postfix_str("writing")
-    t0 = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    units = [(y, la) for y in cfg.years for la in _la_codes(cfg, y)]
-    written: list[Path] = []
-    with tqdm(total=len(units) + len(cfg.years), desc="writing returns", unit="file set",
-              disable=not progress, leave=False) as wbar:
-        for year in cfg.years:
-            by_la = _split_by_la(social_care.tables, year)
-            for la in _la_codes(cfg, year):
-                tables = by_la.get(la) or _empty_like(social_care.tables)
-                folder = out / year.label / la
-                folder.mkdir(parents=True, exist_ok=True)
-                write_cin_census(tables, year, la, folder / "cin_census.xml")
-                written.append(folder / "cin_census.xml")
-                written.extend(write_ssda903(tables, year, la, folder / "ssda903"))
-                wbar.update(1)
-            written.extend(write_npd(education, out, years=[year]))  # one module in memory at a time
-            wbar.update(1)
-    summary.seconds["writing"] = round(time.perf_counter() - t0, 1)
-    bar.update(1)
+    status = pupil_status(population, social_care)
+    written = stage("writing returns", write_returns, cfg, social_care.tables, out, progress)
+    del social_care  # the returns are on disk; education needs only the status
+    education = stage("education", build_education, cfg, population, status, out)
+    written.extend(write_npd(education, out))  # already in place: each module was written as it was made
     bar.close()
     (out / "SYNTHETIC.json").write_text(json.dumps({
         "generator": f"cin-outcomes {__version__}", "scale": cfg.scale, "seed": cfg.seed,
@@ -98,24 +81,22 @@ def generate(cfg: SyntheticConfig, out: Path, progress: bool = True) -> Generati
     return summary
 
 
+def write_returns(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame], out: Path, progress: bool = True
+                  ) -> list[Path]:
+    """Every LA's CIN census XML and SSDA903 tables, year by year: ``<out>/<year>/<la>/...``."""
+    from cin_outcomes.synthetic.writers.cin_xml import write_cin_census_year
+    from cin_outcomes.synthetic.writers.ssda903 import write_ssda903_year
+
+    written: list[Path] = []
+    for year in tqdm(cfg.years, desc="writing returns", unit="year", disable=not progress, leave=False):
+        sub = {name: df.filter(pl.col("reporting_year") == year.label) for name, df in tables.items()}
+        las = _la_codes(cfg, year)
+        written.extend(write_cin_census_year(sub, year, las, lambda la: out / year.label / la / "cin_census.xml"))
+        written.extend(write_ssda903_year(sub, year, las, lambda la: out / year.label / la / "ssda903"))
+    return written
+
+
 def pupil_status(population, social_care) -> pl.DataFrame:
     """Social care status of the population's children: UASC and other children who arrive from outside England
     (``social_care.extra_children``) have no school career before they arrive, so they carry no status there."""
     return social_care.status.join(population.children.select("person_id"), on="person_id", how="semi")
-
-
-def _split_by_la(tables: dict[str, pl.DataFrame], year: ReportingYear) -> dict[str, dict[str, pl.DataFrame]]:
-    """{la_code: {table: that LA's rows for the year}} — one pass per table instead of one filter per LA."""
-    out: dict[str, dict[str, pl.DataFrame]] = {}
-    for name, df in tables.items():
-        sub = df.filter(pl.col("reporting_year") == year.label)
-        for (la,), part in sub.partition_by("la_code", as_dict=True, maintain_order=True).items():
-            out.setdefault(la, {})[name] = part
-    for la in out:
-        for name, df in tables.items():
-            out[la].setdefault(name, df.clear())
-    return out
-
-
-def _empty_like(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    return {name: df.clear() for name, df in tables.items()}

@@ -32,7 +32,7 @@ from cin_outcomes.synthetic.education.careers import Simulation
 from cin_outcomes.synthetic.education.report import calibration_report
 from cin_outcomes.synthetic.npd_columns import LA_COLUMN, MODULES
 from cin_outcomes.synthetic.population import Population
-from cin_outcomes.synthetic.writers.npd import write_npd_module
+from cin_outcomes.synthetic.writers.npd import npd_path, write_npd_module
 from cin_outcomes.years import ReportingYear
 
 #: Above this scale the modules are kept in Parquet files in a temporary folder instead of memory (all of England
@@ -41,19 +41,23 @@ SPILL_ABOVE_SCALE = 0.05
 
 
 class ModuleStore(Mapping):
-    """(reporting year, module) -> frame. Held in memory, or in Parquet files in a temporary folder that lives as
-    long as the store (then ``file(key)`` gives the file, which the writer copies byte for byte)."""
+    """(reporting year, module) -> frame. Held in memory, or in Parquet files: in ``landing`` (the final layout,
+    ``<landing>/<year>/npd/<module>.parquet``) or else in a temporary folder that lives as long as the store.
+    ``file(key)`` gives a module's file, which the writer copies byte for byte (or leaves where it is)."""
 
-    def __init__(self, spill: bool) -> None:
+    def __init__(self, spill: bool, landing: Path | None = None) -> None:
         self._mem: dict[tuple[ReportingYear, str], pl.DataFrame] = {}
         self._files: dict[tuple[ReportingYear, str], Path] = {}
-        self._tmp = tempfile.TemporaryDirectory(prefix="cin-outcomes-npd-") if spill else None
+        self._landing = Path(landing) if landing is not None else None
+        spill = spill or self._landing is not None
+        self._tmp = tempfile.TemporaryDirectory(prefix="cin-outcomes-npd-") if spill and landing is None else None
+        self._root = self._landing or (Path(self._tmp.name) if self._tmp else None)
 
     def put(self, year: ReportingYear, module: str, df: pl.DataFrame) -> None:
-        if self._tmp is None:
+        if self._root is None:
             self._mem[(year, module)] = df
         else:
-            path = Path(self._tmp.name) / year.label / f"{module}.parquet"
+            path = npd_path(self._root, year, module)
             write_npd_module(df, path)
             self._files[(year, module)] = path
 
@@ -96,14 +100,18 @@ class Education:
                                                                                "UPN": pl.Utf8}))
 
 
-def build_education(cfg: SyntheticConfig, population: Population, status: pl.DataFrame) -> Education:
+def build_education(cfg: SyntheticConfig, population: Population, status: pl.DataFrame,
+                    landing: Path | None = None) -> Education:
     """Schools, school careers and NPD modules for ``cfg.years`` (deterministic for a seed and scale).
+
+    With ``landing``, each module is written there as soon as it is made (the generator's path: one module in
+    memory at a time); otherwise modules stay in memory, or in a temporary folder above ``SPILL_ABOVE_SCALE``.
 
     ``status``: person_id, year (reporting-year start), la_code, group (``CINO at 31 March``, ``CPPO at 31 March``,
     ``CLA 12 months at 31 March``, ``CLA less than 12 months at 31 March``), as made by the social care model.
     """
     sim = Simulation(cfg, population, status)
-    store = ModuleStore(spill=cfg.scale > SPILL_ABOVE_SCALE)
+    store = ModuleStore(spill=cfg.scale > SPILL_ABOVE_SCALE, landing=landing)
     for a in range(sim.a0, sim.last + 1):
         roll = sim.roll(a)
         out = a >= sim.first
