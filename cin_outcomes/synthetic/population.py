@@ -52,12 +52,19 @@ class Population:
     residence: pl.DataFrame
 
     def la_at(self, queries: pl.DataFrame, date_col: str = "date") -> pl.DataFrame:
-        """Add ``la_code``: the LA each (person_id, date) query row's child lived in on that date."""
-        q = queries.with_row_index("_q").sort(date_col)
-        res = self.residence.sort("from_date")
-        out = q.join_asof(res, left_on=date_col, right_on="from_date", by="person_id", strategy="backward",
-                           check_sortedness=False)
-        return out.sort("_q").drop("_q", "from_date")
+        """Add ``la_code``: the LA each (person_id, date) query row's child lived in on that date (null before
+        birth). ``residence`` is sorted by child and date, so this is a binary search per query."""
+        res_key = _day_key(self.residence["person_id"], self.residence["from_date"])
+        q_key = _day_key(queries["person_id"], queries[date_col])
+        idx = np.searchsorted(res_key, q_key, side="right") - 1
+        same = (idx >= 0) & (res_key[np.maximum(idx, 0)] >> 32 == q_key >> 32)
+        la = self.residence["la_code"].gather(np.maximum(idx, 0))
+        return queries.with_columns(pl.when(pl.Series(same)).then(la).alias("la_code"))
+
+
+def _day_key(person_id: pl.Series, day: pl.Series) -> np.ndarray:
+    """person_id and date packed in one sortable integer (days since 1970 shifted to be positive)."""
+    return (person_id.cast(pl.Int64).to_numpy() << 32) + (day.cast(pl.Int32).cast(pl.Int64).to_numpy() + (1 << 31))
 
 
 @lru_cache(maxsize=1)
@@ -91,9 +98,20 @@ def _epoch_days(d: dt.date) -> int:
     return (d - dt.date(1970, 1, 1)).days
 
 
+def _all_la_codes() -> np.ndarray:
+    """Every LA code that ever made a return, sorted: LA columns are built as indexes into this array."""
+    return np.asarray(sorted(set(all_las()["old_la_code"].to_list())))
+
+
+def _codes(values: np.ndarray, index: np.ndarray, name: str) -> pl.Series:
+    """A text column ``values[index]`` built in polars (no Python string per child at national scale)."""
+    return pl.Series(name, values.astype(str)).gather(index)
+
+
 def build_population(cfg: SyntheticConfig) -> Population:
     """Draw every child of the synthetic England (deterministic for a given scale and seed)."""
     rng = cfg.rng("population")
+    all_codes = _all_la_codes()
     parts = []
     for by in range(FIRST_BIRTH_YEAR - 1, LAST_BIRTH_DATE.year + 1):  # births by reporting year (April to March)
         codes, pop, london = _la_weights(by + 1)
@@ -103,40 +121,40 @@ def build_population(cfg: SyntheticConfig) -> Population:
         n = int(counts.sum())
         birth = rng.integers(start, end + 1, size=n)
         la_idx = np.repeat(np.arange(len(codes)), counts)
-        parts.append((birth, codes[la_idx], london[la_idx]))
+        parts.append((birth, np.searchsorted(all_codes, codes.astype(str))[la_idx], london[la_idx]))
     birth = np.concatenate([p[0] for p in parts])
-    birth_la = np.concatenate([p[1] for p in parts])
+    birth_la = np.concatenate([p[1] for p in parts]).astype(np.int16)  # index into all_codes (sorted like codes)
     in_london = np.concatenate([p[2] for p in parts])
     order = np.lexsort((birth_la, birth))
     birth, birth_la, in_london = birth[order], birth_la[order], in_london[order]
     n = len(birth)
 
-    sex = np.where(rng.random(n) < 0.512, "M", "F")
-    eth = np.empty(n, dtype=object)
+    male = rng.random(n) < 0.512
+    eth = np.empty(n, dtype=np.int8)
     for key, mask in (("london", in_london), ("rest", ~in_london)):
         p = np.asarray(ETHNICITY_SHARES[key])
-        eth[mask] = np.asarray(ETHNICITY_CODES)[rng.choice(len(p), size=int(mask.sum()), p=p / p.sum())]
+        eth[mask] = rng.choice(len(p), size=int(mask.sum()), p=p / p.sum())
 
     # LA components of the latent traits, drawn once per LA code.
-    la_list = sorted(set(all_las()["old_la_code"].to_list()))
     la_rng = cfg.rng("la-effects")
-    la_need = dict(zip(la_list, la_rng.normal(0, 0.25, len(la_list))))
-    la_ability = dict(zip(la_list, la_rng.normal(0, 0.15, len(la_list))))
-    need = rng.normal(0, 1, n) + np.vectorize(la_need.get)(birth_la)
+    la_need = la_rng.normal(0, 0.25, len(all_codes))
+    la_ability = la_rng.normal(0, 0.15, len(all_codes))
+    need = rng.normal(0, 1, n) + la_need[birth_la]
     r = NEED_ABILITY_CORRELATION
-    ability = r * need + np.sqrt(1 - r * r) * rng.normal(0, 1, n) + np.vectorize(la_ability.get)(birth_la)
+    ability = r * need + np.sqrt(1 - r * r) * rng.normal(0, 1, n) + la_ability[birth_la]
     state_school = rng.random(n) < STATE_SCHOOL_SHARE + 0.03 * np.tanh(need)  # needier children rarely private
 
-    children = pl.DataFrame({
-        "person_id": np.arange(n, dtype=np.uint32),
-        "birth_date": pl.Series(birth, dtype=pl.Int32).cast(pl.Date),
-        "sex": sex,
-        "ethnicity": eth.astype(str),
-        "birth_la": birth_la.astype(str),
-        "need": need.astype(np.float32),
-        "ability": ability.astype(np.float32),
-        "state_school": state_school,
-    })
+    children = pl.DataFrame([
+        pl.Series("person_id", np.arange(n, dtype=np.uint32)),
+        pl.Series("birth_date", birth, dtype=pl.Int32).cast(pl.Date),
+        _codes(np.asarray(["F", "M"]), male.astype(np.int8), "sex"),
+        _codes(np.asarray(ETHNICITY_CODES), eth, "ethnicity"),
+        _codes(all_codes, birth_la, "birth_la"),
+        pl.Series("need", need.astype(np.float32)),
+        pl.Series("ability", ability.astype(np.float32)),
+        pl.Series("state_school", state_school),
+    ])
+    del birth, birth_la, in_london, male, eth, need, ability, state_school
     residence = _residence(cfg, children)
     children = _allocate_upns(children, residence)
     return Population(children=children, residence=residence)
@@ -145,6 +163,7 @@ def build_population(cfg: SyntheticConfig) -> Population:
 def _residence(cfg: SyntheticConfig, children: pl.DataFrame) -> pl.DataFrame:
     """Residence spells: birth LA, random moves between LAs, and moves forced by LA reorganisations."""
     rng = cfg.rng("moves")
+    all_codes = _all_la_codes()
     birth = children["birth_date"].cast(pl.Int32).to_numpy()
     horizon = np.minimum(birth + int(18.5 * 365.25), _epoch_days(dt.date(2025, 9, 30)))
     years = np.clip((horizon - birth) / 365.25, 0, None)
@@ -153,20 +172,20 @@ def _residence(cfg: SyntheticConfig, children: pl.DataFrame) -> pl.DataFrame:
     b = np.repeat(birth, k)
     h = np.repeat(horizon, k)
     when = b + (rng.random(len(pid)) * (h - b)).astype(np.int64) + 1
+    del b, h, birth, horizon
     # destination: an LA active in that reporting year, weighted by size, often in the same region
     dates = pl.Series(when, dtype=pl.Int32).cast(pl.Date)
     moves = pl.DataFrame({"person_id": pid, "from_date": dates})
-    moves = moves.with_columns(
-        (pl.col("from_date").dt.year() + (pl.col("from_date").dt.month() >= 4).cast(pl.Int32)).alias("year_end"))
-    dest = np.empty(len(pid), dtype=object)
-    ye = moves["year_end"].to_numpy()
+    ye = (moves["from_date"].dt.year() + (moves["from_date"].dt.month() >= 4).cast(pl.Int32)).to_numpy()
+    dest = np.zeros(len(pid), dtype=np.int16)
     for y in np.unique(ye):
         codes, pop, _ = _la_weights(int(y))
         m = ye == y
-        dest[m] = codes[rng.choice(len(codes), size=int(m.sum()), p=pop / pop.sum())]
-    moves = moves.with_columns(pl.Series("la_code", dest.astype(str))).drop("year_end")
+        dest[m] = np.searchsorted(all_codes, codes.astype(str))[rng.choice(len(codes), size=int(m.sum()),
+                                                                           p=pop / pop.sum())]
+    moves = moves.with_columns(_codes(all_codes, dest, "la_code"))
     born = children.select("person_id", pl.col("birth_date").alias("from_date"), pl.col("birth_la").alias("la_code"))
-    spells = pl.concat([born, moves]).sort("person_id", "from_date")
+    spells = pl.concat([born, moves]).sort("person_id", "from_date", maintain_order=True)
     # drop moves to the LA already lived in (rows are sorted by child: compare with the row before, same child)
     same_child = pl.col("person_id") == pl.col("person_id").shift(1)
     spells = spells.filter(~(same_child & (pl.col("la_code") == pl.col("la_code").shift(1))).fill_null(False))
@@ -185,14 +204,13 @@ def _reorganise(cfg: SyntheticConfig, spells: pl.DataFrame) -> pl.DataFrame:
     s = spells.with_columns(
         pl.when(pl.col("person_id") == pl.col("person_id").shift(-1)).then(pl.col("from_date").shift(-1))
         .alias("to_date"))
-    new_spells, late_moves = [], []
+    new_spells, late = [], []
     for pred, grp in successors.group_by("pred", maintain_order=True):
         pred = pred[0]
         year_end = int(grp["first_year_end"][0])
         change = dt.date(year_end - 1, 4, 1)
         succ = grp["old_la_code"].to_list()
-        # later random moves into the abolished LA go to a successor instead
-        late_moves.append(pl.when((pl.col("la_code") == pred) & (pl.col("from_date") >= change)).then(pl.lit(succ[0])))
+        late.append((pred, change, succ[0]))
         hit = s.filter((pl.col("la_code") == pred) & (pl.col("from_date") < change)
                        & (pl.col("to_date").is_null() | (pl.col("to_date") > change)))
         if hit.height == 0:
@@ -203,10 +221,19 @@ def _reorganise(cfg: SyntheticConfig, spells: pl.DataFrame) -> pl.DataFrame:
         pick = np.asarray(succ)[rng.choice(len(succ), size=hit.height, p=pops / pops.sum())]
         new_spells.append(hit.select("person_id").with_columns(pl.lit(change).alias("from_date"),
                                                                pl.Series("la_code", pick)))
-    if late_moves:
-        spells = spells.with_columns(pl.coalesce([*late_moves, pl.col("la_code")]).alias("la_code"))
-    return pl.concat([spells, *new_spells]).sort("person_id", "from_date", maintain_order=True).unique(
-        ["person_id", "from_date"], keep="last", maintain_order=True)
+    del s
+    # later random moves into an abolished LA go to its (first) successor instead
+    late = pl.DataFrame(late, schema={"la_code": pl.Utf8, "_change": pl.Date, "_succ": pl.Utf8}, orient="row")
+    change = pl.col("la_code").replace_strict(late["la_code"], late["_change"], default=None)
+    spells = spells.with_columns(
+        pl.when(pl.col("from_date") >= change)
+        .then(pl.col("la_code").replace_strict(late["la_code"], late["_succ"], default=None))
+        .otherwise(pl.col("la_code")).alias("la_code"))
+    # a child's spells in date order; where two start the same day the later-added one stands
+    spells = pl.concat([spells, *new_spells]).sort("person_id", "from_date", maintain_order=True)
+    superseded = (pl.col("person_id") == pl.col("person_id").shift(-1)) & (
+        pl.col("from_date") == pl.col("from_date").shift(-1))
+    return spells.filter(~superseded.fill_null(False))
 
 
 def _allocate_upns(children: pl.DataFrame, residence: pl.DataFrame) -> pl.DataFrame:
@@ -223,15 +250,18 @@ def _allocate_upns(children: pl.DataFrame, residence: pl.DataFrame) -> pl.DataFr
     c = c.with_columns(pl.when(pl.col("upn_date").is_not_null()).then(pl.col("upn_la")).otherwise(None).alias("upn_la"))
     # serial within (LA, year of allocation): establishment 2000+k//1000, serial k%1000 -> unique UPNs
     c = c.with_columns(pl.int_range(pl.len()).over("upn_la", "_ry").alias("_k"))
-    la_num = c["upn_la"].fill_null("0").cast(pl.Int64).to_numpy()
-    estab = 2000 + c["_k"].to_numpy() // 1000
-    yy = c["_ry"].to_numpy() % 100
-    serial = c["_k"].to_numpy() % 1000
-    digits = np.stack([la_num // 100, la_num // 10 % 10, la_num % 10,
-                       estab // 1000, estab // 100 % 10, estab // 10 % 10, estab % 10,
-                       yy // 10, yy % 10, serial // 100, serial // 10 % 10, serial % 10], axis=1)
-    check = np.asarray(list(CHECK_LETTERS))[(digits * np.arange(2, 14)).sum(axis=1) % 23]
-    body = (la_num * 10**9 + estab * 10**5 + yy * 10**3 + serial)
-    upn = pl.Series(check).cast(pl.Utf8) + pl.Series(body).cast(pl.Utf8).str.zfill(12)
+    # 12 digits: LA number (3), establishment 2000 + k // 1000 (4), year of allocation (2), serial k % 1000 (3);
+    # check letter: digits weighted 2..13, sum mod 23 (computed column-wise, no 12-wide matrix at national scale)
+    la_num = pl.col("upn_la").fill_null("0").cast(pl.Int64)
+    estab = 2000 + pl.col("_k") // 1000
+    yy = pl.col("_ry") % 100
+    serial = pl.col("_k") % 1000
+    digits = [la_num // 100, la_num // 10 % 10, la_num % 10, estab // 1000, estab // 100 % 10, estab // 10 % 10,
+              estab % 10, yy // 10, yy % 10, serial // 100, serial // 10 % 10, serial % 10]
+    weighted = pl.sum_horizontal([d * w for d, w in zip(digits, range(2, 14))]) % 23
+    body = la_num * 10**9 + estab * 10**5 + yy * 10**3 + serial
+    letters = pl.Series(list(CHECK_LETTERS))
+    upn = pl.concat_str([weighted.map_batches(lambda s: letters.gather(s), return_dtype=pl.Utf8),
+                         body.cast(pl.Utf8).str.zfill(12)])
     c = c.with_columns(pl.when(pl.col("upn_date").is_not_null()).then(upn).otherwise(None).alias("upn"))
     return c.drop("_ry", "_k")
