@@ -44,14 +44,15 @@ def _la_codes(cfg: SyntheticConfig, year: ReportingYear) -> list[str]:
 
 
 def generate(cfg: SyntheticConfig, out: Path, progress: bool = True) -> GenerationSummary:
-    """Build the population and social care careers, write every LA return, then build and write the pupil
-    records year by year (memory holds the population, one year's returns and one NPD module at a time)."""
+    """Build the population and social care careers, write every LA's returns year by year, then build and write
+    the pupil records year by year (memory holds the population, the careers and one year's returns or one NPD
+    module at a time)."""
     from cin_outcomes.synthetic.education import build_education
     from cin_outcomes.synthetic.social_care import build_social_care
     from cin_outcomes.synthetic.writers.npd import write_npd
 
     summary = GenerationSummary(out=out)
-    bar = tqdm(total=4, desc="synthetic England", unit="stage", disable=not progress, leave=False)
+    bar = tqdm(total=3, desc="synthetic England", unit="stage", disable=not progress, leave=False)
 
     def stage(name: str, fn, *args):
         bar.set_postfix_str(name)
@@ -64,10 +65,15 @@ def generate(cfg: SyntheticConfig, out: Path, progress: bool = True) -> Generati
     out.mkdir(parents=True, exist_ok=True)
     population = stage("population", build_population, cfg)
     summary.children = population.children.height
-    social_care = stage("social care", build_social_care, cfg, population)
-    status = pupil_status(population, social_care)
-    written = stage("writing returns", write_returns, cfg, social_care.tables, out, progress)
-    del social_care  # the returns are on disk; education needs only the status
+    written: list[Path] = []
+    with tqdm(total=len(cfg.years), desc="LA returns", unit="year", disable=not progress, leave=False) as ybar:
+        def write_year(year: ReportingYear, tables: dict[str, pl.DataFrame]) -> None:
+            written.extend(write_returns(cfg, year, tables, out))
+            ybar.update(1)
+
+        # each year's returns are written as soon as they are cut; only the status stays in memory
+        status = pupil_status(population, stage("social care and returns", build_social_care, cfg, population,
+                                                write_year))
     education = stage("education", build_education, cfg, population, status, out)
     written.extend(write_npd(education, out))  # already in place: each module was written as it was made
     bar.close()
@@ -81,19 +87,15 @@ def generate(cfg: SyntheticConfig, out: Path, progress: bool = True) -> Generati
     return summary
 
 
-def write_returns(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame], out: Path, progress: bool = True
+def write_returns(cfg: SyntheticConfig, year: ReportingYear, tables: dict[str, pl.DataFrame], out: Path
                   ) -> list[Path]:
-    """Every LA's CIN census XML and SSDA903 tables, year by year: ``<out>/<year>/<la>/...``."""
+    """Every LA's CIN census XML and SSDA903 tables for ``year``: ``<out>/<year>/<la>/...``."""
     from cin_outcomes.synthetic.writers.cin_xml import write_cin_census_year
     from cin_outcomes.synthetic.writers.ssda903 import write_ssda903_year
 
-    written: list[Path] = []
-    for year in tqdm(cfg.years, desc="writing returns", unit="year", disable=not progress, leave=False):
-        sub = {name: df.filter(pl.col("reporting_year") == year.label) for name, df in tables.items()}
-        las = _la_codes(cfg, year)
-        written.extend(write_cin_census_year(sub, year, las, lambda la: out / year.label / la / "cin_census.xml"))
-        written.extend(write_ssda903_year(sub, year, las, lambda la: out / year.label / la / "ssda903"))
-    return written
+    las = _la_codes(cfg, year)
+    return [*write_cin_census_year(tables, year, las, lambda la: out / year.label / la / "cin_census.xml"),
+            *write_ssda903_year(tables, year, las, lambda la: out / year.label / la / "ssda903")]
 
 
 def pupil_status(population, social_care) -> pl.DataFrame:

@@ -20,6 +20,7 @@ data-quality faults when asked.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,21 +99,36 @@ def _kids(children: pl.DataFrame, las: LAFrame) -> pl.DataFrame:
     )
 
 
-def build_social_care(cfg: SyntheticConfig, population) -> SocialCare:
-    """Draw every child's social care career and cut each LA's returns for ``cfg.years``."""
+def build_social_care(cfg: SyntheticConfig, population, on_year: Callable | None = None) -> SocialCare:
+    """Draw every child's social care career and cut each LA's returns for ``cfg.years``.
+
+    With ``on_year``, each year's returns go to ``on_year(year, tables)`` as soon as they are cut and are not kept
+    (``SocialCare.tables`` is then empty): memory holds the careers and one year of returns, as a national run
+    needs. Either way the returns, faults and status are the same."""
     tick = _Timer()
     truth, extra = _build_truth(cfg, population, tick)
-    tables = returns_for_years(cfg, truth)
     identities = truth.ids.select(pl.col("person_id").cast(pl.UInt32), "la_code", "la_child_id").sort(
         "la_code", "la_child_id"
     )
+    kept: dict[str, list[pl.DataFrame]] = {k: [] for k in [*CIN_TABLES, *SSDA903_TABLES]}
+    status = []
+    for year in cfg.years:
+        tables = returns_for_year(cfg, truth, year)
+        if cfg.fault_rate > 0:
+            tables = inject_faults(cfg, tables, stream=year.label)
+        status.append(compute_status(cfg, tables, identities, years=[year]))
+        if on_year is None:
+            for name, df in tables.items():
+                kept[name].append(df)
+        else:
+            on_year(year, tables)
+        del tables
     del truth
-    tick("returns")
-    if cfg.fault_rate > 0:
-        tables = inject_faults(cfg, tables)
-    status = compute_status(cfg, tables, identities)
-    tick("status")
-    return SocialCare(tables=tables, identities=identities, status=status, extra_children=extra)
+    tick("returns and status")
+    schema = {**CIN_TABLES, **SSDA903_TABLES}
+    tables = {name: pl.concat(frames) if frames else pl.DataFrame(schema=schema[name]) for name, frames in kept.items()}
+    return SocialCare(tables=tables, identities=identities, status=pl.concat(status).sort(
+        "year", "la_code", "person_id", "group"), extra_children=extra)
 
 
 def _build_truth(cfg: SyntheticConfig, population, tick) -> tuple[Truth, pl.DataFrame]:
@@ -393,22 +409,16 @@ def _disabilities(cfg: SyntheticConfig, eps: pl.DataFrame, spells: pl.DataFrame)
     return d
 
 
-def returns_for_years(cfg: SyntheticConfig, truth: Truth) -> dict[str, pl.DataFrame]:
-    """The canonical tables of every LA's returns for every year of ``cfg.years``."""
-    parts: dict[str, list[pl.DataFrame]] = {k: [] for k in [*CIN_TABLES, *SSDA903_TABLES]}
-    for year in cfg.years:
-        las = las_in_year(year)["old_la_code"].unique().sort().to_list()
-        if cfg.only_las is not None:
-            las = [c for c in las if c in cfg.only_las]
-        for name, df in {**cin_year(cfg, truth, year, las), **cla_year(cfg, truth, year, las)}.items():
-            parts[name].append(df)
-    return {
-        name: pl.concat(frames) if frames else pl.DataFrame(schema={**CIN_TABLES, **SSDA903_TABLES}[name])
-        for name, frames in parts.items()
-    }
+def returns_for_year(cfg: SyntheticConfig, truth: Truth, year) -> dict[str, pl.DataFrame]:
+    """The canonical tables of every LA's returns for ``year`` (CIN census and SSDA903)."""
+    las = las_in_year(year)["old_la_code"].unique().sort().to_list()
+    if cfg.only_las is not None:
+        las = [c for c in las if c in cfg.only_las]
+    return {**cin_year(cfg, truth, year, las), **cla_year(cfg, truth, year, las)}
 
 
-def compute_status(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame], identities: pl.DataFrame) -> pl.DataFrame:
+def compute_status(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame], identities: pl.DataFrame,
+                   years=None) -> pl.DataFrame:
     """person_id, year (start of the reporting year), la_code, group — by the cohort rules, from the returns.
 
     Uses the rules' own flag functions (:func:`cin_outcomes.cohorts.rules.cin_flags` and ``cla_flags``) combined
@@ -420,7 +430,7 @@ def compute_status(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame], identi
 
     key = ["la_code", "la_child_id"]
     out = []
-    for year in cfg.years:
+    for year in years or cfg.years:
         sub = {k: v.filter(pl.col("reporting_year") == year.label) for k, v in tables.items()}
         f = cin_flags(year, sub).join(cla_flags(year, sub), on=key, how="full", coalesce=True)
         f = f.select(

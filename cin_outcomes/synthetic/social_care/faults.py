@@ -42,9 +42,10 @@ def _pick(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
     return rng.random(n) < rate
 
 
-def inject_faults(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """Return a copy of ``tables`` with every fault of :data:`FAULTS` applied at ``cfg.fault_rate``."""
-    rng = cfg.rng("faults")
+def inject_faults(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame], stream: str = "") -> dict[str, pl.DataFrame]:
+    """Return a copy of ``tables`` with every fault of :data:`FAULTS` applied at ``cfg.fault_rate``, drawn from
+    the ``faults`` random stream (``stream`` names a sub-stream: the generator injects each year's returns apart)."""
+    rng = cfg.rng("faults", stream) if stream else cfg.rng("faults")
     rate = cfg.fault_rate
     t = dict(tables)
 
