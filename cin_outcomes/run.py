@@ -4,8 +4,9 @@
    another scale or seed.
 2. Materialise the asset graph in a persistent Dagster instance (``DAGSTER_HOME``, default ``.dagster_home`` in the
    project): every input year's ingest and cohorts (2013-14 on), then every published year's linkage, outcomes and
-   tables (2018-19 on), then the publication files. Years run in order, because the "Ever ... in the last 6 years"
-   cohorts read the five years before. A year that fails (a blocking check, a bad return) is reported and the
+   tables (2018-19 on), then the publication files. Years run side by side in two worker processes; the "Ever ...
+   in the last 6 years" cohorts, which read the five years before, wait until every year's one-year cohorts are
+   built. A year that fails (a blocking check, a bad return) is reported and the
    other years carry on; the publication is not assembled over a failed year.
 3. Print what was built and where: warehouse, publication files, and the command that opens the Dagster UI on the
    same instance, so every run, check and materialisation is there to inspect.
@@ -124,11 +125,16 @@ def run_pipeline(*, landing: Path | None = None, warehouse: Path | None = None, 
                 if parallel_keys:
                     for pk, outcome in zip(pks, pool.map(materialize_keys, [parallel_keys] * len(pks), pks)):
                         _record(layer, failed_years, pk, outcome)
-                # ... steps reading earlier years of the same layer (Ever-6 cohorts) run in year order
+                # ... then steps reading other years of the layer (Ever-6 cohorts): side by side when they read
+                # only the first wave, in year order when they read each other's earlier years
                 if ordered_keys:
-                    for pk in pks:
-                        if _label(pk) not in failed_years:
-                            _record(layer, failed_years, pk, materialize_keys(ordered_keys, pk))
+                    todo = [pk for pk in pks if _label(pk) not in failed_years]
+                    if _reads_own_other_years(defs, ordered_keys):
+                        outcomes = [materialize_keys(ordered_keys, pk) for pk in todo]
+                    else:
+                        outcomes = pool.map(materialize_keys, [ordered_keys] * len(todo), todo)
+                    for pk, outcome in zip(todo, outcomes):
+                        _record(layer, failed_years, pk, outcome)
             layer.seconds = round(time.perf_counter() - t0, 1)
             summary.layers.append(layer)
     return summary
@@ -164,6 +170,13 @@ def plan_layers(defs) -> list[tuple[str, object, list, list]]:
                     changed = True
         out.append((name, pd, [k for k in keys if k not in downstream], [k for k in keys if k in downstream]))
     return out
+
+
+def _reads_own_other_years(defs, keys: list) -> bool:
+    """Whether any of ``keys`` reads another year of one of ``keys`` (then years must run in order)."""
+    graph = defs.resolve_asset_graph()
+    return any(parent in keys and _reads_other_years(graph.get_partition_mapping(k, parent))
+               for k in keys for parent in graph.get(k).parent_keys)
 
 
 def _reads_other_years(mapping) -> bool:
