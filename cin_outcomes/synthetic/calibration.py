@@ -37,16 +37,18 @@ def national_targets() -> pl.DataFrame:
 
 def social_care_counts(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Per year: national children (each counted once) CIN, CPP and CLA at 31 March, by the cohort rules."""
+    return pl.concat([year_counts(year, {k: v.filter(pl.col("reporting_year") == year.label)
+                                         for k, v in tables.items()}) for year in cfg.years])
+
+
+def year_counts(year: ReportingYear, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """One year's national CIN, CPP and CLA at 31 March from that year's returns, by the cohort rules."""
     from cin_outcomes.cohorts.rules import national_count, per_year_membership
 
-    rows = []
-    for year in cfg.years:
-        sub = {k: v.filter(pl.col("reporting_year") == year.label) for k, v in tables.items()}
-        m = per_year_membership(year, sub)
-        for measure, flag in COUNT_MEASURES.items():
-            rows.append({"year": year.label, "year_end": year.end_year, "measure": measure,
-                         "generated_count": national_count(m.filter(pl.col(flag)))})
-    return pl.DataFrame(rows)
+    m = per_year_membership(year, tables)
+    return pl.DataFrame([{"year": year.label, "year_end": year.end_year, "measure": measure,
+                          "generated_count": national_count(m.filter(pl.col(flag)))}
+                         for measure, flag in COUNT_MEASURES.items()])
 
 
 def count_report(cfg: SyntheticConfig, counts: pl.DataFrame) -> pl.DataFrame:
@@ -71,9 +73,10 @@ def calibration_report(cfg: SyntheticConfig, progress: bool = True) -> pl.DataFr
     with tqdm(total=4, desc="calibration", unit="stage", disable=not progress, leave=False) as bar:
         population = build_population(cfg)
         bar.update(1)
-        sc = build_social_care(cfg, population)
+        counted: list[pl.DataFrame] = []  # each year's returns are counted as they are cut, then dropped
+        sc = build_social_care(cfg, population, lambda year, tables: counted.append(year_counts(year, tables)))
         bar.update(1)
-        counts = count_report(cfg, social_care_counts(cfg, sc.tables))
+        counts = count_report(cfg, pl.concat(counted))
         bar.update(1)
         status = pupil_status(population, sc)
         ed = build_education(cfg, population, status)
