@@ -132,6 +132,9 @@ def build_education(cfg: SyntheticConfig, population: Population, status: pl.Dat
                 df = frames[module]
                 if df is not None:
                     store.put(ReportingYear(a), module, _finish(df, module))
+        for y, df in attainment.finished(sim):  # KS1 of earlier years, completed with their KS2 results
+            if y >= sim.first:
+                store.put(ReportingYear(y), "ks1", _finish(df, "ks1"))
     schools = sim.register.schools_frame(list(range(sim.first, sim.last + 1)))
     pupils = sim.pupils.select(pl.col("person_id").cast(pl.UInt32), "UPN").filter(pl.col("UPN").is_not_null())
     return Education(schools=schools, modules=store, pupils=pupils)

@@ -9,6 +9,8 @@ carries forward: KS1 to KS2 progress, KS2 to KS4 Progress 8.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -25,9 +27,6 @@ KS2_POINTS_PER_SD = 8.0
 TA_BANDS = {"GDS": 1.7, "EXS": 0.0, "WTS": -1.3, "PKF": -2.3}
 #: KS1 teacher assessment points for the KS1 average point score used as KS2 prior attainment.
 KS1_POINTS = {"GDS": 21.0, "EXS": 17.0, "WTS": 13.0, "PKF": 7.0, "BLW": 3.0}
-#: Share of a cohort's KS2 progress error (for a group) corrected in the positioning of the next KS1 cohorts.
-PROGRESS_GAIN = 0.5
-KS1_POINTS_PER_SD = 4.0  # KS1 average points per latent sd near the middle of the distribution (first step)
 #: Nominal scaled scores of KS2 writing teacher assessments for writing progress.
 KS2_WRITING_NOMINAL = {"GDS": 113.0, "EXS": 103.0, "WTS": 91.0, "PKF": 76.0, "BLW": 70.0}
 NOMINAL_BELOW_TEST = 79.0  # prior attainment / progress score of pupils working below the test standard
@@ -162,58 +161,121 @@ RETAKE_MET_SHARE = 0.6  # of year 2 pupils retaking the check (assumption)
 
 
 # --- KS1 --------------------------------------------------------------------------------------------------------
+KS1_SUBJECTS = (("read", "ks1_read_exp"), ("writ", "ks1_writ_exp"), ("mat", "ks1_mat_exp"), ("sci", "ks1_sci_exp"))
+#: KS1 -> KS2 progress measures positioned by a group's KS1 results (their mean is the target; one KS1 prior).
+PROGRESS_MEASURES = ("ks2_read_prog", "ks2_writ_prog", "ks2_mat_prog")
+
+
+@dataclass
+class PendingKS1:
+    """A KS1 cohort assessed in year ``a`` whose results are completed with its KS2 results four years on."""
+
+    a: int
+    idx: np.ndarray
+    z: dict[str, np.ndarray]        # subject latents before any positioning shift (float32)
+    rates: dict[str, float | None]  # all-pupils rates of the expected standard
+    school: dict[str, pl.Series]
+
+
 def ks1(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
+    """KS1 teacher assessments of year ``a``. When this cohort sits KS2 within the simulated years, its results
+    are completed then (:func:`_complete_ks1`, returned by :func:`finished`): pupils in a social care group at KS2
+    get the KS1 attainment that gives their group its published KS1 -> KS2 progress."""
     if not module_available("ks1", a):
         return None
     sel = roll.ncy == 2
     idx, site = roll.idx[sel], roll.site_sum[sel]
     pid = sim.pid[idx]
-    z = stage_latent(sim, roll, sel, "ks1", site)
+    z0 = stage_latent(sim, roll, sel, "ks1", site)
     g = roll.group[sel]
-    eps = {s: 0.5 * sim.draw.normal(pid, "ks1", s) for s in ("read", "writ", "mat", "sci")}
+    sexm = (sim.male[idx] - 0.5) * 2
+    z = {}
+    for s, _ in KS1_SUBJECTS:
+        zs = z0 - SUBJECT_SEX[s] * sexm + 0.5 * sim.draw.normal(pid, "ks1", s)
+        # no published KS1 figures by group: this year's groups sit where this year's KS2 puts them
+        for code, shift in sim.ks2_group_shift.get(s if s != "sci" else "read", {}).items():
+            zs[g == code] += shift
+        z[s] = zs.astype(np.float32)
+    p = PendingKS1(a=a, idx=idx, z=z, rates={s: sim.targets.rate(a, ALL, m) for s, m in KS1_SUBJECTS},
+                   school=_school_cols(sim, roll, site, "KS1_"))
+    if len(idx) and a + 4 <= sim.last and module_available("ks2", a + 4):
+        sim.pending_ks1[a] = p
+        return None
+    return _ks1_frame(sim, p, np.zeros(len(idx)))
 
-    def assess(boost: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        out = {}
-        for s, m in (("read", "ks1_read_exp"), ("writ", "ks1_writ_exp"), ("mat", "ks1_mat_exp"),
-                     ("sci", "ks1_sci_exp")):
-            zs = z + boost - SUBJECT_SEX[s] * (sim.male[idx] - 0.5) * 2 + eps[s]
-            # no published KS1 figures by group: this year's groups sit where this year's KS2 puts them
-            for code, shift in sim.ks2_group_shift.get(s if s != "sci" else "read", {}).items():
-                zs[g == code] += shift
-            all_r, _ = _rates(sim, a, m)
-            d = zs - group_cuts(zs, g, all_r, {})
-            out[s] = np.where(d >= 0, "EXS", "HNM") if s == "sci" else _ta(d)
-        pts = {s: np.vectorize(KS1_POINTS.get)(out[s]) for s in ("read", "writ", "mat")} if len(z) else \
-            {s: np.zeros(0) for s in ("read", "writ", "mat")}
-        return out, (pts["mat"] + (pts["read"] + pts["writ"]) / 2) / 2
 
-    boost = np.zeros(len(z))
-    out, aps = assess(boost)
-    if a + 4 <= sim.last and len(z) and sim.ks2_slope is not None:
-        # Pupils in a social care group at KS2 (four years on) have the KS1 attainment that gives them their
-        # published KS2 progress: mean KS1 points = national + (their KS2 score gap - their progress) / slope.
-        g_ks2, _ = sim.groups(a + 4, idx)
-        nat = float(aps.mean())
-        for _ in range(2):
-            step = np.zeros(len(z))
-            for code, name in GROUP_NAMES.items():
-                fut = g_ks2 == code
-                progs = [sim.targets.nearest(a + 4, name, m) for m in ("ks2_read_prog", "ks2_mat_prog")]
-                gap = sim.ks2_score_gap.get(code)
-                if fut.sum() < 2 or gap is None or any(p is None for p in progs):
-                    continue
-                corr = sim.ks2_progress_error.get(code, 0.0)
-                sim.ks1_correction_used.setdefault(a, {})[code] = corr
-                want = nat + (gap - float(np.mean(progs)) + corr) / sim.ks2_slope
-                step[fut] = (want - float(aps[fut].mean())) / KS1_POINTS_PER_SD
-            if not step.any():
-                break
-            boost += step
-            out, aps = assess(boost)
-    sim.ks1_aps[idx] = aps
-    cols = {"KS1_ACADYR": np.full(len(idx), _acad(a)), "KS1_UPN": idx}
-    cols.update(_school_cols(sim, roll, site, "KS1_"))
-    cols.update({"KS1_SEX": sim.male[idx], "KS1_READOUTCOME": out["read"], "KS1_WRITOUTCOME": out["writ"],
+def finished(sim: Simulation) -> list[tuple[int, pl.DataFrame]]:
+    """KS1 modules completed since the last call, as (year of the assessment, frame)."""
+    out, sim.finished_ks1 = sim.finished_ks1, []
+    return out
+
+
+def _ks1_assess(p: PendingKS1, boost: np.ndarray | float, rows: np.ndarray | None = None,
+                cuts: dict[str, float] | None = None) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, float]]:
+    """(outcomes per subject, KS1 average point score, cut per subject) of the rows ``rows`` (all by default)
+    with latents raised by ``boost`` (per row, or one value); cuts are solved for the all-pupils rates unless
+    given."""
+    out, used = {}, {}
+    for s, _ in KS1_SUBJECTS:
+        zs = (p.z[s] if rows is None else p.z[s][rows]) + boost
+        c = cuts[s] if cuts is not None else (cut_for_rate(zs, p.rates[s]) if len(zs) else 0.0)
+        used[s] = c
+        out[s] = np.where(zs - c >= 0, "EXS", "HNM") if s == "sci" else _ta(zs - c)
+    pts = {s: _KS1_PTS[np.searchsorted(_KS1_BANDS, out[s])] for s in ("read", "writ", "mat")}
+    return out, (pts["mat"] + (pts["read"] + pts["writ"]) / 2) / 2, used
+
+
+_KS1_BANDS = np.array(sorted(KS1_POINTS))  # BLW, EXS, GDS, PKF, WTS (sorted for searchsorted)
+_KS1_PTS = np.array([KS1_POINTS[b] for b in _KS1_BANDS])
+
+
+def _complete_ks1(sim: Simulation, p: PendingKS1, a: int, idx: np.ndarray, g: np.ndarray,
+                  values: dict[str, np.ndarray]) -> None:
+    """Complete the KS1 cohort ``p`` with its KS2 results (year ``a``; pupils ``idx``, groups ``g``, KS2 values
+    per subject as progress counts them): each social care group's KS1 latents move together by the shift that
+    makes the group's mean KS1 -> KS2 progress (reading, writing and maths together) equal the mean of its
+    published progress scores. Progress is against the national mean of pupils with the same KS1 score, which
+    the shifts move a little, so the shifts are solved three times."""
+    pos = np.full(sim.n, -1, dtype=np.int64)
+    pos[p.idx] = np.arange(len(p.idx))
+    r = pos[idx]  # KS1 row of each KS2 pupil (-1: not assessed at KS1)
+    has = r >= 0
+    boost = np.zeros(len(p.idx))
+    groups = []
+    for code, name in GROUP_NAMES.items():
+        t = [v for v in (sim.targets.nearest(a, name, m) for m in PROGRESS_MEASURES) if v is not None]
+        rows = np.flatnonzero(has & (g == code))
+        if t and len(rows) >= 2:
+            groups.append((rows, float(np.mean(t))))
+    vals = np.stack([values[s] for s in ("read", "writ", "mat")])  # subject x KS2 pupil (NaN: no value)
+    for _ in range(3 if groups else 0):
+        _, aps, cuts = _ks1_assess(p, boost)
+        prior = np.full(len(idx), np.nan)
+        prior[has] = aps[r[has]]
+        key = np.where(np.isnan(prior), 0, np.round(prior * 2)).astype(np.int64)
+        ok = ~np.isnan(vals) & ~np.isnan(prior)
+        n_bin = np.stack([np.bincount(key[ok[j]], minlength=64) for j in range(3)])
+        s_bin = np.stack([np.bincount(key[ok[j]], weights=vals[j][ok[j]], minlength=64) for j in range(3)])
+        mean_bin = np.where(n_bin > 0, s_bin / np.maximum(n_bin, 1), np.nan)
+        for rows, target in groups:
+            v, kr = vals[:, rows], r[rows]
+
+            def progress(b: float) -> float:
+                pts = _ks1_assess(p, b, kr, cuts)[1]
+                exp = mean_bin[:, np.round(pts * 2).astype(np.int64)]
+                d = v - exp
+                return float(np.nanmean(d)) if np.isfinite(d).any() else target
+
+            boost[kr] = mean_matching(lambda b: -progress(b), -4.0, 4.0, -target, 24)
+    sim.finished_ks1.append((p.a, _ks1_frame(sim, p, boost)))
+
+
+def _ks1_frame(sim: Simulation, p: PendingKS1, boost: np.ndarray) -> pl.DataFrame:
+    """The KS1 module of cohort ``p`` with its latents raised by ``boost``; sets the pupils' KS1 prior."""
+    out, aps, _ = _ks1_assess(p, boost)
+    sim.ks1_aps[p.idx] = aps
+    cols = {"KS1_ACADYR": np.full(len(p.idx), _acad(p.a)), "KS1_UPN": p.idx, **p.school}
+    cols.update({"KS1_SEX": sim.male[p.idx], "KS1_READOUTCOME": out["read"], "KS1_WRITOUTCOME": out["writ"],
                  "KS1_MATOUTCOME": out["mat"], "KS1_SCIOUTCOME": out["sci"],
                  "KS1_READEXP": np.isin(out["read"], ["EXS", "GDS"]),
                  "KS1_WRITEXP": np.isin(out["writ"], ["EXS", "GDS"]),
@@ -364,34 +426,18 @@ def ks2(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
                  "KS2_READHIGH": high["read"], "KS2_MATHIGH": high["mat"], "KS2_GPSHIGH": high["gps"],
                  "KS2_WRITTAHIGH": writ == "GDS",
                  "KS2_RWMHIGH": high["read"] & high["mat"] & (writ == "GDS")})
+    values = {"read": scores["read"], "writ": np.vectorize(KS2_WRITING_NOMINAL.get)(writ).astype(float),
+              "mat": scores["mat"]}
+    pending = sim.pending_ks1.pop(a - 4, None)
+    if pending is not None:  # this cohort's KS1 results, completed now (see ks1)
+        _complete_ks1(sim, pending, a, idx, g, values)
     prior = sim.ks1_aps[idx].astype(np.float64)
     cols["KS2_KS1AVERAGE"] = prior
     cols["KS2_KS1GROUP"] = np.where(np.isnan(prior), None, np.where(prior < 13, "L", np.where(prior < 18, "M", "H")))
-    cols["KS2_READPROGSCORE"] = _progress(scores["read"], prior, 0.5)
-    cols["KS2_WRITPROGSCORE"] = _progress(np.vectorize(KS2_WRITING_NOMINAL.get)(writ).astype(float), prior, 0.5)
-    cols["KS2_MATPROGSCORE"] = _progress(scores["mat"], prior, 0.5)
+    for s in ("read", "writ", "mat"):
+        cols[f"KS2_{s.upper()}PROGSCORE"] = _progress(values[s], prior, 0.5)
     # prior attainment for KS4: mean of reading and maths scaled scores (or the one sat)
     sim.ks2_prior[idx] = _ks2_prior(d)
-    # for the next KS1 cohorts: slope of KS2 scores on KS1 points, and each group's mean score gap
-    rm = _ks2_prior(d)  # mean of the reading and maths scores sat
-    ks1 = sim.ks1_aps[idx]
-    ok = ~np.isnan(rm) & ~np.isnan(ks1)
-    if ok.sum() > 10:
-        sim.ks2_slope = float(np.polyfit(ks1[ok], rm[ok], 1)[0])
-    if (~np.isnan(rm)).any():
-        nat = float(np.nanmean(rm))
-        prog = (cols["KS2_READPROGSCORE"] + cols["KS2_MATPROGSCORE"]) / 2
-        for code, name in GROUP_NAMES.items():
-            sel_g = (g == code) & ~np.isnan(rm)
-            if sel_g.sum() >= 2:
-                sim.ks2_score_gap[code] = float(rm[sel_g].mean()) - nat
-            # the part of a group's progress the KS1 positioning missed, fed back (integrally) to later cohorts
-            has = (g == code) & ~np.isnan(prog)
-            targets = [sim.targets.nearest(a, name, m) for m in ("ks2_read_prog", "ks2_mat_prog")]
-            used = sim.ks1_correction_used.get(a - 4, {}).get(code)
-            if has.sum() >= 10 and used is not None and all(t is not None for t in targets):
-                miss = float(prog[has].mean()) - float(np.mean(targets))
-                sim.ks2_progress_error[code] = used + PROGRESS_GAIN * miss
     return _frame(sim, cols, "KS2_UPN", "KS2_SEX")
 
 

@@ -182,11 +182,10 @@ class Simulation:
         self.ks4_slope = 2.2
         #: pupils placed outside their LA because it had no school of their phase that year (expected: none)
         self.schools_outside_la = 0
-        #: slope of KS2 scaled scores on KS1 points and each group's KS2 score gap, from the latest KS2 cohort
-        self.ks2_slope: float | None = None
-        self.ks2_score_gap: dict[int, float] = {}
-        self.ks2_progress_error: dict[int, float] = {}
-        self.ks1_correction_used: dict[int, dict[int, float]] = {}
+        #: KS1 cohorts waiting for their KS2 results (year of KS1 -> attainment.PendingKS1), and KS1 modules
+        #: completed but not yet collected (attainment.finished)
+        self.pending_ks1: dict[int, object] = {}
+        self.finished_ks1: list = []
         self._drift: dict[str, np.ndarray] = {}
         self._traits: dict[str, np.ndarray] = {}
         self._drift_year: dict[str, int] = {}
