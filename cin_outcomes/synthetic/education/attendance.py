@@ -4,8 +4,9 @@
 Absence: each pupil aged 5-15 has an absence rate ``expit(mu + sigma * x)`` from a persistent latent ``x`` (need,
 ability, SEN, FSM, LA and school effects, a year-to-year drift). For every social care group and school phase,
 ``mu`` and ``sigma`` are solved each year so that the shares of persistent (10%+) and severe (50%+) absentees equal
-the published ones; authorised and unauthorised absence split by a pupil-level share whose level is solved for the
-published unauthorised rate. Sessions are counted per term and enrolment (a pupil who changes school mid-year has
+the published ones, and the slope of the tails beyond those lines so that the group's overall absence rate does;
+authorised and unauthorised absence split by a pupil-level share whose level is solved for the published
+unauthorised rate. Sessions are counted per term and enrolment (a pupil who changes school mid-year has
 one row per school). 2019/20 holds the autumn term only, as collected.
 
 Exclusions: a behaviour latent (need, sex, SEN, FSM, age, LA and school practice) gives permanent exclusions and
@@ -31,6 +32,8 @@ from cin_outcomes.years import ReportingYear
 #: Sessions possible per term for a pupil on roll all term (two a day; autumn, spring, summer incl. both halves).
 TERM_SESSIONS = (140, 118, 128)
 PA_THRESHOLD, SEVERE_THRESHOLD = 0.10, 0.50
+#: Bound on the log of the tail-slope factor that fits a group's mean absence rate (see _fit_rates).
+TAIL_LOG_K = 2.0
 #: Persistent and severe absence over all school types may differ from the published totals by this much before
 #: the rates of every school type are moved together (differences come from a group's mix of school types).
 TOTAL_BAND = 0.015
@@ -153,7 +156,8 @@ def absence(sim: Simulation, roll: Roll, a: int) -> pl.DataFrame | None:
         need_pa, need_sev = pa_all * n_ph, sev_all * n_ph
         for code, cell in group_rows.items():
             name = GROUP_NAMES[code]
-            rate[cell] = _fit_rates(x[cell], T.rate(a, name, "abs_pa10", phase), T.rate(a, name, "abs_severe50", phase))
+            rate[cell] = _fit_rates(x[cell], T.rate(a, name, "abs_pa10", phase), T.rate(a, name, "abs_severe50", phase),
+                                    T.rate(a, name, "abs_overall", phase))
             need_pa -= (rate[cell] >= PA_THRESHOLD).sum()
             need_sev -= (rate[cell] >= SEVERE_THRESHOLD).sum()
         if len(rest_rows) >= 2:
@@ -301,15 +305,30 @@ def _match_totals(T, a: int, g: np.ndarray, rate: np.ndarray) -> np.ndarray:
     return _expit(out) * (1 + 1e-9)
 
 
-def _fit_rates(x: np.ndarray, pa: float, severe: float) -> np.ndarray:
-    """Absence rates expit(mu + sigma x) with exactly the shares ``pa`` at 10%+ and ``severe`` at 50%+."""
+def _fit_rates(x: np.ndarray, pa: float, severe: float, overall: float | None = None) -> np.ndarray:
+    """Absence rates expit(l(x)) with exactly the shares ``pa`` at 10%+ and ``severe`` at 50%+ and, given
+    ``overall``, that mean rate: l is linear between the pupils at the 10% and the 50% lines (mu + sigma x) and
+    continues with slope sigma / k below the 10% line and sigma * k above the 50% line, k solved for the mean
+    (k > 1 raises both tails: pupils who miss little miss a little more and those who miss most miss more)."""
     q_pa = cut_for_rate(x, min(max(pa, 1e-4), 0.999))
     q_sev = cut_for_rate(x, min(max(severe, 1e-5), max(pa, 1e-4) * 0.999))
     if q_sev <= q_pa:
         q_sev = q_pa + 1e-3
     sigma = (_logit(SEVERE_THRESHOLD) - _logit(PA_THRESHOLD)) / (q_sev - q_pa)
     mu = _logit(SEVERE_THRESHOLD) - sigma * q_sev
-    return _expit(mu + sigma * x) * (1 + 1e-9)
+
+    def rates(log_k: float, xs: np.ndarray) -> np.ndarray:
+        k = np.exp(log_k)
+        lin = mu + sigma * xs
+        lin = np.where(xs < q_pa, _logit(PA_THRESHOLD) + sigma / k * (xs - q_pa), lin)
+        lin = np.where(xs > q_sev, _logit(SEVERE_THRESHOLD) + sigma * k * (xs - q_sev), lin)
+        return _expit(lin) * (1 + 1e-9)
+
+    log_k = 0.0
+    if overall is not None and len(x) >= 2:
+        some = sample(np.arange(len(x)))
+        log_k = mean_matching(lambda v: float(rates(v, x[some]).mean()), -TAIL_LOG_K, TAIL_LOG_K, overall, 24)
+    return rates(log_k, x)
 
 
 # --- Exclusions -------------------------------------------------------------------------------------------------
