@@ -24,16 +24,19 @@ from cin_outcomes.synthetic.config import SyntheticConfig
 from cin_outcomes.synthetic.social_care import params as P
 from cin_outcomes.synthetic.social_care.draws import lognormal_days, uniform_days
 from cin_outcomes.synthetic.social_care.events import (
+    age_tilt,
     control,
     draw_candidates,
     inside,
     kappa_for,
     la_index_at,
     next_start,
+    primary_share_target,
     successor_for,
     union_intervals,
 )
 from cin_outcomes.synthetic.social_care.timeline import (
+    OPEN,
     LAFrame,
     add_years,
     day,
@@ -133,6 +136,7 @@ def care_spells(cfg: SyntheticConfig, periods: pl.DataFrame, kids: pl.DataFrame)
             "la": periods["la"].to_numpy()[k],
             "la_after": periods["la_after"].to_numpy()[k],
             "spell_start": start[k],
+            "care_start": S[k],
         }
     )
     return spells, cpps
@@ -175,6 +179,13 @@ def draw_cpps(
     blocked |= inside(child, start, pcc, pst, pen) >= 0
     end = np.minimum(end, next_start(child, start, pcc, pst) - 1)
     blocked |= end < start + 14
+    # the age mix of children on a plan follows the published school phases of the CPPO group
+    # (with the plans before care of the population's children: members until care starts, in the stock to the end)
+    pre = care_cpps.filter(pl.col("person_id") < len(birth))
+    ext = (birth[pre["person_id"].to_numpy().astype(np.int64)], pre["start"].to_numpy(),
+           np.minimum(pre["end"].to_numpy(), pre["care_start"].to_numpy()), pre["end"].to_numpy())
+    blocked = age_tilt(cfg.rng("social-care", "cpp-age"), birth[child], start, end, blocked,
+                       primary_share_target("CPPO at 31 March"), cfg.last_year.start, las.targets["cpp_at31"], ext)
     person = kids["person_id"].to_numpy()[child]
     la = la_index_at(population, las, person, start)
     la_after = successor_for(population, las, person, la)
@@ -223,6 +234,7 @@ def draw_cpps(
             "la": la[k],
             "la_after": la_after[k],
             "spell_start": sp_start,
+            "care_start": np.full(len(k), OPEN, dtype=np.int64),
         }
     )
     spells = pl.DataFrame(
@@ -262,6 +274,9 @@ def draw_other_need(
     dur = np.where(short, uniform_days(rng, 10, 70, n), lognormal_days(rng, P.CIN_LONG_MEDIAN, P.CIN_LONG_SIGMA, n))
     end = np.minimum(start + dur, add_years(birth[child], 18) - 1)
     blocked = end <= start
+    # the age mix of children in need follows the published school phases of the CINO group
+    blocked = age_tilt(cfg.rng("social-care", "cin-age"), birth[child], start, end, blocked,
+                       primary_share_target("CINO at 31 March"), cfg.last_year.start)
     person = kids["person_id"].to_numpy()[child]
     la = la_index_at(population, las, person, start)
     la_after = successor_for(population, las, person, la)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cin_outcomes.synthetic.social_care import params as P
 from cin_outcomes.synthetic.social_care.params import DAYS_PER_YEAR
-from cin_outcomes.synthetic.social_care.timeline import OPEN, LAFrame, year_end
+from cin_outcomes.synthetic.social_care.timeline import OPEN, LAFrame, reporting_year_of, year_end
 
 AGE_BREAKS = np.concatenate([[-0.5], np.arange(0, 19, dtype=float)])  # unborn half year, then ages 0..17
 
@@ -259,3 +260,109 @@ def _is_successor(las: LAFrame, res: np.ndarray, la: np.ndarray) -> np.ndarray:
         m = la == a
         ok[m] = np.isin(res[m], las.successor_set(a))
     return ok
+
+
+#: Age tilt of candidate events: rate x exp(theta * clip((age - TILT_PIVOT) / TILT_SPAN, -1, 1)), age at the start.
+TILT_PIVOT, TILT_SPAN = 9.0, 9.0
+
+
+def primary_share_target(group: str):
+    """Published share of a social care group's school-age children at 31 March who are of primary age (NC years
+    R-6), as a function of the reporting year (start year): from the school-type outcome targets (nearest
+    published year elsewhere), primary / (all - P.SPECIAL_PRIMARY_RATIO x special), alternative provision being of
+    secondary age."""
+    from cin_outcomes.synthetic.education.targets import Targets
+
+    t = Targets()
+
+    def share(y: int) -> float | None:
+        p, s, sp, ap = (t.nearest(y, group, f"school_{m}") for m in ("primary", "secondary", "special", "ap"))
+        if p is None or s is None:
+            return None
+        return p / (p + s + (ap or 0.0) + (1 - P.SPECIAL_PRIMARY_RATIO) * (sp or 0.0))
+
+    return share
+
+
+def _reception_year(birth: np.ndarray) -> np.ndarray:
+    """Academic year (start) in which a child born on ``birth`` (days) starts reception."""
+    day = np.asarray(birth, dtype=np.int64).astype("datetime64[D]")
+    yr = day.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = day.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    return yr + (month >= 9) + 4
+
+
+def age_tilt(
+    rng: np.random.Generator,
+    birth: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    blocked: np.ndarray,
+    target,
+    last_year: int,
+    stock: np.ndarray | None = None,
+    external: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """``blocked`` with the candidates thinned out so that the children of school age open at 31 March have the
+    published age mix: the share of primary age (NC years R-6) among NC years R-11 equals ``target(year)``.
+
+    Who starts an episode at what age is not published, but the school phase of each group's pupils is, and it
+    drifts (older children on plans and in need in later years). Each year's candidates are kept with probability
+    proportional to exp(theta_y * x), x = clip((age at start - TILT_PIVOT) / TILT_SPAN, -1, 1), theta_y solved in
+    year order on the candidates open at 31 March (earlier years as kept, each year's candidates weighted by their
+    count, as the stock controller takes them); the controller then fixes the numbers.
+
+    ``external`` (birth, start, end of membership, end of counting in the stock) are children of the group drawn
+    elsewhere (plans before care): they join the age mix while members, and with ``stock`` (the national number
+    open at 31 March per year, indexed ``year - 1990``) set how many candidates the stock leaves room for.
+    """
+    reception = _reception_year(birth)
+    x = np.clip(((start - birth) / DAYS_PER_YEAR - TILT_PIVOT) / TILT_SPAN, -1.0, 1.0)
+    cy = reporting_year_of(start)
+    ok = ~blocked
+    w = np.zeros(len(start))
+    if external is not None:
+        e_rec = _reception_year(external[0])
+    for y in range(int(cy.min()), last_year + 1):
+        cur = ok & (cy == y)
+        if not cur.any():
+            continue
+        ref = int(year_end(y))
+        ncy = y - reception
+        open_ = ok & (start <= ref) & (end > ref) & (cy <= y)
+        school = (ncy >= 0) & (ncy <= 11)
+        sel, young = open_ & school, ncy <= 6
+        prev, now = sel & (cy < y), sel & cur
+        pw, py, p_all = w[prev].sum(), w[prev & young].sum(), w[open_ & (cy < y)].sum()
+        xs, xall, ys, x_open = x[now], x[cur], young[now], x[open_ & cur]
+        ext_n = ext_y = 0.0
+        room = None
+        if external is not None and stock is not None:
+            eb, es, ee, ec = external
+            e_ncy = y - e_rec
+            member = (es <= ref) & (ee > ref) & (e_ncy >= 0) & (e_ncy <= 11)
+            ext_n, ext_y = float(member.sum()), float((member & (e_ncy <= 6)).sum())
+            total = float(stock[:, min(max(y, 1990), 1990 + stock.shape[1] - 1) - 1990].sum())
+            room = max(total - float(((es <= ref) & (ec > ref)).sum()), 1.0)
+        goal = target(y)
+
+        def share(theta: float) -> float:
+            norm = np.exp(theta * xall).mean()
+            e = np.exp(theta * xs) / norm
+            r = 1.0 if room is None else room / max(p_all + np.exp(theta * x_open).sum() / norm, 1e-12)
+            return (r * (py + e[ys].sum()) + ext_y) / max(r * (pw + e.sum()) + ext_n, 1e-12)
+
+        theta = 0.0
+        if goal is not None and len(xs):
+            lo, hi = -2.0, 2.0
+            for _ in range(40):  # the young share falls as theta rises
+                theta = (lo + hi) / 2
+                lo, hi = (theta, hi) if share(theta) > goal else (lo, theta)
+        e = np.exp(theta * x[cur])
+        keep = rng.random(len(e)) < e / e.max()
+        w[cur] = keep / max(keep.mean(), 1e-12)
+        thin = np.zeros(len(start), dtype=bool)
+        thin[np.flatnonzero(cur)] = ~keep
+        blocked = blocked | thin
+        ok = ~blocked
+    return blocked

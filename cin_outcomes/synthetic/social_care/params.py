@@ -24,6 +24,8 @@ DAYS_PER_YEAR = 365.25
 
 # --- who is referred: relative rate by single year of age (index 0 = unborn, then ages 0..17) -----------------
 # CIN publication (referrals and episodes by age): infants and teenagers most often. [UNVERIFIED shape]
+# AGE_CIN and AGE_CPP are tilted year by year (events.age_tilt) so that the school phases of the children in need and
+# on a plan at 31 March follow the published school-type figures (older children in later years).
 AGE_CIN = np.array(
     [0.55, 1.9, 1.05, 1.0, 1.0, 1.0, 0.95, 0.95, 0.95, 0.95, 1.0, 1.05, 1.1, 1.2, 1.3, 1.35, 1.3, 1.15, 0.85]
 )
@@ -35,12 +37,17 @@ AGE_CPP = np.array(
 AGE_CLA = np.array(
     [0.0, 5.0, 1.0, 0.85, 0.8, 0.75, 0.7, 0.68, 0.66, 0.68, 0.75, 0.95, 1.2, 1.5, 1.75, 1.85, 1.7, 1.35, 0.8]
 )
+#: Primary-age share of a group's special-school pupils relative to the group's whole primary-age share, used to
+#: read the published school types as an age mix. [UNVERIFIED] EHC plans accumulate with age, so special schools are
+#: older than mainstream ones; the education model's special-school places give about 0.8 for children in need.
+SPECIAL_PRIMARY_RATIO = 0.8
 #: Need gradient: the rate multiplies by exp(BETA * need); need ~ N(0, 1) plus an LA effect.
 BETA_CIN = 0.85
 BETA_CPP = 1.05
 BETA_CLA = 1.25
-#: Candidate events drawn per event needed (the stock controller picks from them).
-OVERSAMPLE = {"cla": 2.2, "cpp": 2.0, "cin": 1.6, "nfa": 1.3}
+#: Candidate events drawn per event needed (the stock controller picks from them; CPP and CIN candidates are first
+#: thinned by the age tilt, which keeps from about half to all of them, by year).
+OVERSAMPLE = {"cla": 2.2, "cpp": 4.0, "cin": 2.0, "nfa": 1.3}
 
 # --- how long: durations in days ----------------------------------------------------------------------------
 #: Referrals leading to no further action (ReferralNFA true): share of all referrals. [UNVERIFIED]
