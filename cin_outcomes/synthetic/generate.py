@@ -47,7 +47,7 @@ def generate(cfg: SyntheticConfig, out: Path, progress: bool = True) -> Generati
     """Build the population and social care careers, write every LA's returns year by year, then build and write
     the pupil records year by year (memory holds the population, the careers and one year's returns or one NPD
     module at a time)."""
-    from cin_outcomes.synthetic.education import build_education
+    from cin_outcomes.synthetic.education import Simulation, simulate
     from cin_outcomes.synthetic.social_care import build_social_care
     from cin_outcomes.synthetic.writers.npd import write_npd
 
@@ -74,7 +74,9 @@ def generate(cfg: SyntheticConfig, out: Path, progress: bool = True) -> Generati
         # each year's returns are written as soon as they are cut; only the status stays in memory
         status = pupil_status(population, stage("social care and returns", build_social_care, cfg, population,
                                                 write_year))
-    education = stage("education", build_education, cfg, population, status, out)
+    sim = Simulation(cfg, population, status)  # takes what it needs of the population ...
+    del population  # ... which is dropped before the pupil records are made
+    education = stage("education", simulate, sim, out)
     written.extend(write_npd(education, out))  # already in place: each module was written as it was made
     bar.close()
     (out / "SYNTHETIC.json").write_text(json.dumps({

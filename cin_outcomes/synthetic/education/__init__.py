@@ -110,28 +110,34 @@ def build_education(cfg: SyntheticConfig, population: Population, status: pl.Dat
     ``status``: person_id, year (reporting-year start), la_code, group (``CINO at 31 March``, ``CPPO at 31 March``,
     ``CLA 12 months at 31 March``, ``CLA less than 12 months at 31 March``), as made by the social care model.
     """
-    sim = Simulation(cfg, population, status)
-    store = ModuleStore(spill=cfg.scale > SPILL_ABOVE_SCALE, landing=landing)
+    return simulate(Simulation(cfg, population, status), landing)
+
+
+def simulate(sim: Simulation, landing: Path | None = None) -> Education:
+    """Run ``sim`` (which holds all it needs of the population, so the caller may drop the population first)
+    through every academic year, storing each module as soon as it is made."""
+    store = ModuleStore(spill=sim.cfg.scale > SPILL_ABOVE_SCALE, landing=landing)
     for a in range(sim.a0, sim.last + 1):
         roll = sim.roll(a)
         out = a >= sim.first
-        frames: dict[str, pl.DataFrame | None] = {}
+
+        def keep(module: str, df: pl.DataFrame | None) -> None:
+            if out and df is not None:
+                store.put(ReportingYear(a), module, _finish(df, module))
+
         if out:
-            frames["school_census"] = attendance.school_census(sim, roll, a)
-            frames["eyfsp"] = attainment.eyfsp(sim, roll, a)
-        frames["phonics"] = attainment.phonics(sim, roll, a)
-        frames["ks2"] = attainment.ks2(sim, roll, a)  # before KS1: KS1 borrows the year's KS2 group gaps
-        frames["ks1"] = attainment.ks1(sim, roll, a)
+            keep("school_census", attendance.school_census(sim, roll, a))
+            keep("eyfsp", attainment.eyfsp(sim, roll, a))
+        keep("phonics", attainment.phonics(sim, roll, a))
+        keep("ks2", attainment.ks2(sim, roll, a))  # before KS1: KS1 borrows the year's KS2 group gaps
+        keep("ks1", attainment.ks1(sim, roll, a))
         if out:
-            frames["ks4"] = attainment.ks4(sim, roll, a)
-            frames["absence"] = attendance.absence(sim, roll, a)
-        frames["exclusions"] = attendance.exclusions(sim, roll, a)
+            keep("ks4", attainment.ks4(sim, roll, a))
+            keep("absence", attendance.absence(sim, roll, a))
+        keep("exclusions", attendance.exclusions(sim, roll, a))
         if out:
-            frames["ap_census"] = attendance.ap_census(sim, roll, a)
-            for module in sorted(frames):
-                df = frames[module]
-                if df is not None:
-                    store.put(ReportingYear(a), module, _finish(df, module))
+            keep("ap_census", attendance.ap_census(sim, roll, a))
+        del roll
         for y, df in attainment.finished(sim):  # KS1 of earlier years, completed with their KS2 results
             if y >= sim.first:
                 store.put(ReportingYear(y), "ks1", _finish(df, "ks1"))
@@ -153,4 +159,4 @@ def _finish(df: pl.DataFrame, module: str) -> pl.DataFrame:
     return df.sort([*school, *urn, "_order", *extra]).select(list(cols))  # keys unique: no stable sort needed
 
 
-__all__ = ["Education", "build_education", "calibration_report", "write_npd_module", "ModuleStore"]
+__all__ = ["Education", "Simulation", "build_education", "simulate", "calibration_report", "write_npd_module", "ModuleStore"]
