@@ -14,6 +14,7 @@ from cin_outcomes.synthetic.population import build_population
 from cin_outcomes.synthetic.social_care import build_social_care
 from cin_outcomes.synthetic.writers.cin_xml import write_cin_census
 from cin_outcomes.years import ReportingYear
+from cin_outcomes_tests.code_lists import ETHNICITY_CODES
 from cin_outcomes_tests.test_social_care import FEW_LAS, small_england
 
 CHILD_ORDER = ["ChildIdentifiers", "ChildCharacteristics", "CINdetails"]
@@ -71,28 +72,7 @@ CODES = {
     "InitialCategoryOfAbuse": {"NEG", "PHY", "SAB", "EMO", "MUL"},
     "LatestCategoryOfAbuse": {"NEG", "PHY", "SAB", "EMO", "MUL"},
     "Disability": {"NONE", "MOB", "HAND", "PC", "INC", "COMM", "LD", "HEAR", "VIS", "BEH", "CON", "AUT", "DDA"},
-    "Ethnicity": {
-        "WBRI",
-        "WIRI",
-        "WIRT",
-        "WOTH",
-        "WROM",
-        "MWBC",
-        "MWBA",
-        "MWAS",
-        "MOTH",
-        "AIND",
-        "APKN",
-        "ABAN",
-        "AOTH",
-        "BCRB",
-        "BAFR",
-        "BOTH",
-        "CHNE",
-        "OOTH",
-        "REFU",
-        "NOBT",
-    },
+    "Ethnicity": ETHNICITY_CODES,
     "UPNunknown": {f"UN{i}" for i in range(1, 8)},
     "ReferralNFA": {"true", "false"},
     "ICPCnotRequired": {"true", "false"},

@@ -124,11 +124,21 @@ STAND_INS = [ingest_cin_referrals, cin_at_31_march, cin_at_any_point, ever_cin_l
 
 # --- the harness: the daemon, tick by tick ---------------------------------------------------------------------
 class Pipeline:
-    def __init__(self, tmp_path: Path):
+    """Stand-in assets (:data:`STAND_INS`) driven as the daemon would: landing sensor ticks, automation ticks."""
+
+    def __init__(self, tmp_path: Path, layer_modules: tuple[str, ...] = ()):
         self.landing = tmp_path / "landing"
         self.resources = {"landing": LandingRoot(path=str(self.landing)),
                           "io_manager": ParquetIOManager(root=str(tmp_path / "warehouse"))}
-        self.defs = build_definitions(STAND_INS, layer_modules=(), resources=self.resources)
+        if layer_modules:
+            self.defs = build_definitions(resources=self.resources, layer_modules=layer_modules)
+            graph = self.defs.resolve_asset_graph()
+            #: assets whose automation requests the ticks follow
+            self.watched = sorted((k for k in graph.materializable_asset_keys if k.path[0] in ("cohorts", "ingest")),
+                                  key=str)
+        else:
+            self.defs = build_definitions(STAND_INS, layer_modules=(), resources=self.resources)
+            self.watched = [*DERIVED, INGEST]
         self.sensor = build_landing_sensor("landing_test", settle_seconds=0)
         self.job = self.defs.resolve_implicit_global_asset_job_def()
         self.instance = dg.DagsterInstance.ephemeral()
@@ -158,7 +168,7 @@ class Pipeline:
                                                        cursor=self.automation_cursor)
             self.automation_cursor = result.cursor
             by_year: dict[str, set] = defaultdict(set)
-            for key in DERIVED + (INGEST,):
+            for key in self.watched:
                 for pk in result.get_requested_partitions(key):
                     requested[key].add(pk)
                     by_year[pk].add(key)
@@ -315,36 +325,9 @@ class RealPipeline(Pipeline):
     """The code location's own layers (ingest, cohorts) on hand-built returns in the real formats."""
 
     def __init__(self, tmp_path: Path):
-        self.landing = tmp_path / "landing"
-        self.resources = {"landing": LandingRoot(path=str(self.landing)),
-                          "io_manager": ParquetIOManager(root=str(tmp_path / "warehouse"))}
-        self.defs = build_definitions(resources=self.resources,
-                                      layer_modules=("cin_outcomes.ingest.assets", "cin_outcomes.cohorts.assets"))
-        graph = self.defs.resolve_asset_graph()
-        self.cohorts = sorted((k for k in graph.materializable_asset_keys if k.path[0] == "cohorts"), key=str)
-        self.ingest = sorted((k for k in graph.materializable_asset_keys if k.path[0] == "ingest"), key=str)
-        self.sensor = build_landing_sensor("landing_test", settle_seconds=0)
-        self.job = self.defs.resolve_implicit_global_asset_job_def()
-        self.instance = dg.DagsterInstance.ephemeral()
-        self.sensor_cursor = None
-        self.automation_cursor = dg.evaluate_automation_conditions(defs=self.defs, instance=self.instance).cursor
-
-    def automation_ticks(self) -> dict[dg.AssetKey, set[str]]:
-        requested: dict[dg.AssetKey, set[str]] = defaultdict(set)
-        for _ in range(10):
-            result = dg.evaluate_automation_conditions(defs=self.defs, instance=self.instance,
-                                                       cursor=self.automation_cursor)
-            self.automation_cursor = result.cursor
-            by_year: dict[str, set] = defaultdict(set)
-            for key in self.cohorts + self.ingest:
-                for pk in result.get_requested_partitions(key):
-                    requested[key].add(pk)
-                    by_year[pk].add(key)
-            if not by_year:
-                return dict(requested)
-            for pk, keys in sorted(by_year.items()):
-                self.execute(pk, keys)
-        raise AssertionError("automation did not settle")
+        super().__init__(tmp_path, layer_modules=("cin_outcomes.ingest.assets", "cin_outcomes.cohorts.assets"))
+        self.cohorts = [k for k in self.watched if k.path[0] == "cohorts"]
+        self.ingest = [k for k in self.watched if k.path[0] == "ingest"]
 
 
 @pytest.mark.slow

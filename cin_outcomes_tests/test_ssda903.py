@@ -15,32 +15,12 @@ from cin_outcomes.synthetic.social_care import build_social_care
 from cin_outcomes.synthetic.writers.ssda903 import write_ssda903
 from cin_outcomes.tables import SSDA903_TABLES, ssda903_csv_columns
 from cin_outcomes.years import ReportingYear
+from cin_outcomes_tests.code_lists import ETHNICITY_CODES
 from cin_outcomes_tests.test_social_care import FEW_LAS, small_england
 
 # the DfE code lists (lac_validator rules 101-178, 1009, 167, 1006, 131-133, SW13STG1; lac2024_25 PLACE list)
 CODES = {
-    "ETHNIC": {
-        "WBRI",
-        "WIRI",
-        "WOTH",
-        "WIRT",
-        "WROM",
-        "MWBC",
-        "MWBA",
-        "MWAS",
-        "MOTH",
-        "AIND",
-        "APKN",
-        "ABAN",
-        "AOTH",
-        "BCRB",
-        "BAFR",
-        "BOTH",
-        "CHNE",
-        "OOTH",
-        "REFU",
-        "NOBT",
-    },
+    "ETHNIC": ETHNICITY_CODES,
     "RNE": {"S", "P", "L", "T", "U", "B"},
     "LS": {"C1", "C2", "D1", "E1", "V2", "V3", "V4", "J1", "J2", "J3", "L1", "L2", "L3"},
     "CIN": {f"N{i}" for i in range(1, 9)},

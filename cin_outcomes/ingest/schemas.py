@@ -33,6 +33,14 @@ def req(**checks) -> object:
     return pa.Field(nullable=False, **checks)
 
 
+def rule(name: str, check: object) -> classmethod:
+    """A DfE return rule as a pandera dataframe check named for the rule: ``check`` is either a function of the
+    table's LazyFrame giving one boolean column (row passes), or a boolean expression over the table."""
+    if isinstance(check, pl.Expr):
+        return pa.dataframe_check(name=name)(lambda cls, data: data.lazyframe.select(check))
+    return pa.dataframe_check(name=name, description=check.__doc__)(lambda cls, data: check(data.lazyframe))
+
+
 class _Return(pa.DataFrameModel):
     """Every table: the reporting year (``2024-25``) and the 3-digit number of the LA that made the return."""
 
@@ -71,21 +79,10 @@ class CINChildren(_Return):
     def _no_duplicate_disability(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(R.no_duplicates(data.key).fill_null(True))
 
-    @pa.dataframe_check(name=R.CIN_8510)
-    def _unique_la_child_id(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(R.unique_within_return("la_child_id"))
-
-    @pa.dataframe_check(name=R.CIN_1520)
-    def _unique_upn(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(R.unique_within_return("upn"))
-
-    @pa.dataframe_check(name=R.CIN_1510)
-    def _upn_check_letter(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(R.upn_check_letter_ok("upn").fill_null(True))
-
-    @pa.dataframe_check(name=R.CIN_1580)
-    def _la_child_id_format(cls, data) -> pl.LazyFrame:
-        return R.la_child_id_format(data.lazyframe)
+    _unique_la_child_id = rule(R.CIN_8510, R.unique_within_return("la_child_id"))
+    _unique_upn = rule(R.CIN_1520, R.unique_within_return("upn"))
+    _upn_check_letter = rule(R.CIN_1510, R.upn_check_letter_ok("upn").fill_null(True))
+    _la_child_id_format = rule(R.CIN_1580, R.la_child_id_format)
 
 
 class _CINEpisodeKey(_Return):
@@ -104,25 +101,11 @@ class CINEpisodes(_CINEpisodeKey):
     referral_nfa: Bool = req()
     date_of_initial_cpc: Date = opt()
 
-    @pa.dataframe_check(name=R.CIN_8820)
-    def _no_overlap(cls, data) -> pl.LazyFrame:
-        return R.cin_episodes_do_not_overlap(data.lazyframe)
-
-    @pa.dataframe_check(name=R.CIN_8805)
-    def _closure_has_reason(cls, data) -> pl.LazyFrame:
-        return R.closure_date_has_reason(data.lazyframe)
-
-    @pa.dataframe_check(name=R.CIN_8810)
-    def _reason_has_closure(cls, data) -> pl.LazyFrame:
-        return R.closure_reason_has_date(data.lazyframe)
-
-    @pa.dataframe_check(name=R.CIN_8600)
-    def _referral_in_year(cls, data) -> pl.LazyFrame:
-        return R.referral_by_census_end(data.lazyframe)
-
-    @pa.dataframe_check(name=R.CIN_8620)
-    def _closure_in_year(cls, data) -> pl.LazyFrame:
-        return R.closure_in_census_year(data.lazyframe)
+    _no_overlap = rule(R.CIN_8820, R.cin_episodes_do_not_overlap)
+    _closure_has_reason = rule(R.CIN_8805, R.closure_date_has_reason)
+    _reason_has_closure = rule(R.CIN_8810, R.closure_reason_has_date)
+    _referral_in_year = rule(R.CIN_8600, R.referral_by_census_end)
+    _closure_in_year = rule(R.CIN_8620, R.closure_in_census_year)
 
 
 class CINAssessments(_CINEpisodeKey):
@@ -148,13 +131,8 @@ class CINPlans(_CINEpisodeKey):
     start_date: Date = opt()
     end_date: Date = opt()
 
-    @pa.dataframe_check(name=R.CIN_4010)
-    def _start_in_year(cls, data) -> pl.LazyFrame:
-        return R.plan_start_by_census_end(data.lazyframe)
-
-    @pa.dataframe_check(name=R.CIN_4013)
-    def _end_in_year(cls, data) -> pl.LazyFrame:
-        return R.plan_end_in_census_year(data.lazyframe)
+    _start_in_year = rule(R.CIN_4010, R.plan_start_by_census_end)
+    _end_in_year = rule(R.CIN_4013, R.plan_end_in_census_year)
 
 
 class Section47(_CINEpisodeKey):
@@ -165,9 +143,7 @@ class Section47(_CINEpisodeKey):
     icpc_date: Date = opt()
     icpc_not_required: Bool = opt()
 
-    @pa.dataframe_check(name=R.CIN_8715)
-    def _icpc_in_year(cls, data) -> pl.LazyFrame:
-        return R.icpc_in_census_year(data.lazyframe)
+    _icpc_in_year = rule(R.CIN_8715, R.icpc_in_census_year)
 
 
 class ChildProtectionPlans(_CINEpisodeKey):
@@ -180,13 +156,8 @@ class ChildProtectionPlans(_CINEpisodeKey):
     number_of_previous_cpp: pl.Int16 = opt(ge=0)
     review_dates: pl.List(Date) = opt()
 
-    @pa.dataframe_check(name=R.CIN_8720)
-    def _start_in_year(cls, data) -> pl.LazyFrame:
-        return R.cpp_start_by_census_end(data.lazyframe)
-
-    @pa.dataframe_check(name=R.CIN_8930)
-    def _end_in_year(cls, data) -> pl.LazyFrame:
-        return R.cpp_end_in_census_year(data.lazyframe)
+    _start_in_year = rule(R.CIN_8720, R.cpp_start_by_census_end)
+    _end_in_year = rule(R.CIN_8930, R.cpp_end_in_census_year)
 
 
 class ChildProtectionPlansWithReferral(ChildProtectionPlans):
@@ -194,9 +165,7 @@ class ChildProtectionPlansWithReferral(ChildProtectionPlans):
 
     referral_date: Date = opt()
 
-    @pa.dataframe_check(name=R.CIN_1105)
-    def _after_referral(cls, data) -> pl.LazyFrame:
-        return R.cpp_starts_after_referral(data.lazyframe)
+    _after_referral = rule(R.CIN_1105, R.cpp_starts_after_referral)
 
 
 # --- SSDA903 ---------------------------------------------------------------------------------------------------
@@ -214,13 +183,8 @@ class CLAHeader(_CLA):
     mother: pl.Int8 = opt(isin=[0, 1])
     mc_dob: Date = opt()
 
-    @pa.dataframe_check(name=R.LAC_INT32)
-    def _unique_child(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(R.unique_within_return("child"))
-
-    @pa.dataframe_check(name=R.LAC_1510)
-    def _upn_check_letter(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(R.upn_check_letter_ok("upn").fill_null(True))
+    _unique_child = rule(R.LAC_INT32, R.unique_within_return("child"))
+    _upn_check_letter = rule(R.LAC_1510, R.upn_check_letter_ok("upn").fill_null(True))
 
 
 class CLAEpisodes(_CLA):
@@ -239,33 +203,13 @@ class CLAEpisodes(_CLA):
     pl_post: Str = opt(str_matches=R.POSTCODE)
     urn: Str = opt(str_matches=R.URN)
 
-    @pa.dataframe_check(name=R.LAC_146)
-    def _place_codes(cls, data) -> pl.LazyFrame:
-        return R.place_in_year_list(data.lazyframe)
-
-    @pa.dataframe_check(name=R.LAC_501)
-    def _no_overlap(cls, data) -> pl.LazyFrame:
-        return R.episodes_do_not_overlap(data.lazyframe)
-
-    @pa.dataframe_check(name=R.LAC_388)
-    def _x1(cls, data) -> pl.LazyFrame:
-        return R.x1_continuity(data.lazyframe)
-
-    @pa.dataframe_check(name=R.LAC_148)
-    def _dec_rec(cls, data) -> pl.LazyFrame:
-        return R.dec_and_rec_together(data.lazyframe)
-
-    @pa.dataframe_check(name=R.LAC_354)
-    def _decom_in_year(cls, data) -> pl.LazyFrame:
-        return R.decom_by_year_end(data.lazyframe)
-
-    @pa.dataframe_check(name=R.LAC_385)
-    def _dec_in_year(cls, data) -> pl.LazyFrame:
-        return R.dec_by_year_end(data.lazyframe)
-
-    @pa.dataframe_check(name=R.LAC_426)
-    def _v3_v4(cls, data) -> pl.LazyFrame:
-        return R.not_v3_and_v4(data.lazyframe)
+    _place_codes = rule(R.LAC_146, R.place_in_year_list)
+    _no_overlap = rule(R.LAC_501, R.episodes_do_not_overlap)
+    _x1 = rule(R.LAC_388, R.x1_continuity)
+    _dec_rec = rule(R.LAC_148, R.dec_and_rec_together)
+    _decom_in_year = rule(R.LAC_354, R.decom_by_year_end)
+    _dec_in_year = rule(R.LAC_385, R.dec_by_year_end)
+    _v3_v4 = rule(R.LAC_426, R.not_v3_and_v4)
 
 
 class CLAUASC(_CLA):
@@ -275,9 +219,7 @@ class CLAUASC(_CLA):
     dob: Date = req()
     duc: Date = opt()
 
-    @pa.dataframe_check(name=R.LAC_UASC_UNIQUE)
-    def _unique_child(cls, data) -> pl.LazyFrame:
-        return data.lazyframe.select(R.unique_within_return("child"))
+    _unique_child = rule(R.LAC_UASC_UNIQUE, R.unique_within_return("child"))
 
 
 class CLAReviews(_CLA):

@@ -186,39 +186,8 @@ def draw_cpps(
            np.minimum(pre["end"].to_numpy(), pre["care_start"].to_numpy()), pre["end"].to_numpy())
     blocked = age_tilt(cfg.rng("social-care", "cpp-age"), birth[child], start, end, blocked,
                        primary_share_target("CPPO at 31 March"), cfg.last_year.start, las.targets["cpp_at31"], ext)
-    person = kids["person_id"].to_numpy()[child]
-    la = la_index_at(population, las, person, start)
-    la_after = successor_for(population, las, person, la)
-    cy = reporting_year_of(start)
-    years = np.arange(int(cy.min()), cfg.last_year.start + 1)
-    ext = Coverage(
-        las,
-        care_cpps["person_id"].to_numpy().astype(np.int64),
-        care_cpps["start"].to_numpy(),
-        care_cpps["end"].to_numpy(),
-        care_cpps["la"].to_numpy(),
-        care_cpps["la_after"].to_numpy(),
-    )
-    u = rng.random(n)
-    acc = control(
-        las,
-        years,
-        cy,
-        child,
-        start,
-        end,
-        la,
-        la_after,
-        u,
-        len(birth),
-        las.targets["cpp_at31"],
-        starts_t,
-        first_year=P.FIRST_TARGET_YEAR_END - 1,
-        blocked=blocked,
-        external=ext.external,
-        bounds=(0.3, 3.0),
-    )
-    k = np.flatnonzero(acc)
+    k, person, la, la_after = _held_to_stock(cfg, las, population, kids, rng, child, start, end, blocked,
+                                             care_cpps, las.targets["cpp_at31"], starts_t)
     lead = uniform_days(rng, 14, 45, len(k))
     step_down = rng.random(len(k)) < P.CPP_STEP_DOWN_SHARE
     tail = np.where(step_down, lognormal_days(rng, P.CPP_STEP_DOWN_MEDIAN, 0.6, len(k)), 0)
@@ -251,6 +220,26 @@ def draw_cpps(
     return spells, cpps
 
 
+def _held_to_stock(cfg: SyntheticConfig, las: LAFrame, population, kids: pl.DataFrame, rng: np.random.Generator,
+                   child: np.ndarray, start: np.ndarray, end: np.ndarray, blocked: np.ndarray,
+                   external: pl.DataFrame, stock: np.ndarray, starts: np.ndarray):
+    """Candidate spells accepted by the stock controller so each LA's children open at 31 March (with the children
+    ``external`` spells already cover) and its starts follow ``stock`` and ``starts`` per year.
+
+    Returns (accepted candidate indexes, person, LA index and successor LA index of every candidate)."""
+    person = kids["person_id"].to_numpy()[child]
+    la = la_index_at(population, las, person, start)
+    la_after = successor_for(population, las, person, la)
+    cy = reporting_year_of(start)
+    years = np.arange(int(cy.min()), cfg.last_year.start + 1)
+    cover = Coverage(las, external["person_id"].to_numpy().astype(np.int64), external["start"].to_numpy(),
+                     external["end"].to_numpy(), external["la"].to_numpy(), external["la_after"].to_numpy())
+    acc = control(las, years, cy, child, start, end, la, la_after, rng.random(len(child)), len(kids), stock, starts,
+                  first_year=P.FIRST_TARGET_YEAR_END - 1, blocked=blocked, external=cover.external,
+                  bounds=(0.3, 3.0))
+    return np.flatnonzero(acc), person, la, la_after
+
+
 def draw_other_need(
     cfg: SyntheticConfig, las: LAFrame, kids: pl.DataFrame, population, external_spells: pl.DataFrame
 ) -> pl.DataFrame:
@@ -277,39 +266,8 @@ def draw_other_need(
     # the age mix of children in need follows the published school phases of the CINO group
     blocked = age_tilt(cfg.rng("social-care", "cin-age"), birth[child], start, end, blocked,
                        primary_share_target("CINO at 31 March"), cfg.last_year.start)
-    person = kids["person_id"].to_numpy()[child]
-    la = la_index_at(population, las, person, start)
-    la_after = successor_for(population, las, person, la)
-    cy = reporting_year_of(start)
-    years = np.arange(int(cy.min()), cfg.last_year.start + 1)
-    ext = Coverage(
-        las,
-        external_spells["person_id"].to_numpy().astype(np.int64),
-        external_spells["start"].to_numpy(),
-        external_spells["end"].to_numpy(),
-        external_spells["la"].to_numpy(),
-        external_spells["la_after"].to_numpy(),
-    )
-    u = rng.random(n)
-    acc = control(
-        las,
-        years,
-        cy,
-        child,
-        start,
-        end,
-        la,
-        la_after,
-        u,
-        len(birth),
-        las.targets["cin_at31"],
-        starts_t,
-        first_year=P.FIRST_TARGET_YEAR_END - 1,
-        blocked=blocked,
-        external=ext.external,
-        bounds=(0.3, 3.0),
-    )
-    k = np.flatnonzero(acc)
+    k, person, la, la_after = _held_to_stock(cfg, las, population, kids, rng, child, start, end, blocked,
+                                             external_spells, las.targets["cin_at31"], starts_t)
     return pl.DataFrame(
         {
             "person_id": person[k],
