@@ -57,7 +57,9 @@ def main() -> None:
         sys.exit(proc.returncode)
     size_gb = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 2**30
     shown = " ".join(["cin-outcomes", *cmd[1:]])
-    row = (f"| {dt.date.today().isoformat()} | generate, scale {args.scale:g}, all years | `{shown}` | "
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    row = (f"| {dt.date.today().isoformat()} | generate, scale {args.scale:g}, all years | `{shown}`"
+           + (f" (commit {commit.strip()})" if commit.strip() else "") + " | "
            f"{wall / 60:.1f} min | {peak_gb:.1f} GB | {size_gb:.2f} GB on disk | {machine()} |")
     print(row)
     bench = ROOT / "BENCHMARKS.md"
