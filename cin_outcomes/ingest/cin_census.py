@@ -24,7 +24,7 @@ import polars as pl
 
 from cin_outcomes import tables
 from cin_outcomes.ingest import values as V
-from cin_outcomes.ingest.report import CHILD_RECORD, IngestError, Problem
+from cin_outcomes.ingest.report import CHILD_RECORD, IngestError, Problem, collect_or_raise
 from cin_outcomes.years import ReportingYear
 
 #: ``GenderCurrent`` codes (returns to 2023-24) and ``Sex`` codes (2024-25 on) -> canonical sex.
@@ -313,11 +313,7 @@ def parse_cin_census(
             df = df.with_columns(pl.coalesce("_sex_from_sex", "_sex_from_gender").alias("sex"))
         df = df.with_columns(pl.lit(year.label).alias("reporting_year"), pl.lit(la_code).alias("la_code"))
         out[table] = tables.conform(df, tables.CIN_TABLES[table])
-    if problems is None:
-        if found:
-            raise IngestError(found[0])
-    else:
-        problems.extend(found)
+    collect_or_raise(found, problems)
     return out
 
 

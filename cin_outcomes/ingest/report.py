@@ -58,6 +58,14 @@ class IngestError(ValueError):
         self.problem = problem
 
 
+def collect_or_raise(found: list[Problem], problems: list[Problem] | None) -> None:
+    """Hand a file's problems to the caller's list, or, when the caller keeps none, raise the first."""
+    if problems is not None:
+        problems.extend(found)
+    elif found:
+        raise IngestError(found[0])
+
+
 def problem_summary(problems: list[Problem]) -> list[dict]:
     """Problems counted per file and rule, for metadata: file, LA, rule, count, whether the file was left out."""
     counts: Counter = Counter()

@@ -17,7 +17,7 @@ import polars as pl
 
 from cin_outcomes import tables
 from cin_outcomes.ingest import values as V
-from cin_outcomes.ingest.report import CSV_LINE, IngestError, Problem
+from cin_outcomes.ingest.report import CSV_LINE, Problem, collect_or_raise
 from cin_outcomes.years import ReportingYear
 
 #: First reporting year whose 903 SEX codes are M/F/U (rule 101 from lac2024_25); before it, 1/2.
@@ -161,11 +161,7 @@ def parse_ssda903(
     :class:`IngestError` naming the file, the line and the rule.
     """
     out, _, found = read_folder(folder, year, la_code)
-    if problems is None:
-        if found:
-            raise IngestError(found[0])
-    else:
-        problems.extend(found)
+    collect_or_raise(found, problems)
     return out
 
 
