@@ -65,7 +65,7 @@ def count_report(cfg: SyntheticConfig, counts: pl.DataFrame) -> pl.DataFrame:
 
 def calibration_report(cfg: SyntheticConfig, progress: bool = True) -> pl.DataFrame:
     """The whole comparison for the years ``cfg`` covers, one row per year, measure and group."""
-    from cin_outcomes.synthetic.education import build_education, calibration_report as education_report
+    from cin_outcomes.synthetic.education import Simulation, simulate, calibration_report as education_report
     from cin_outcomes.synthetic.generate import pupil_status
     from cin_outcomes.synthetic.population import build_population
     from cin_outcomes.synthetic.social_care import build_social_care
@@ -79,8 +79,9 @@ def calibration_report(cfg: SyntheticConfig, progress: bool = True) -> pl.DataFr
         counts = count_report(cfg, pl.concat(counted))
         bar.update(1)
         status = pupil_status(population, sc)
-        ed = build_education(cfg, population, status)
-        rates = education_report(ed, status, None)
+        sim = Simulation(cfg, population, status)
+        del population, sc  # the simulation holds what it needs: at scale 1.0 this frees gigabytes
+        rates = education_report(simulate(sim), status, None)
         bar.update(1)
     rates = rates.with_columns(
         pl.col("year").cast(pl.Utf8), (pl.col("difference").abs() <= RATE_TOLERANCE).alias("within_tolerance"),
