@@ -312,7 +312,7 @@ def deliver_real(landing: Path, year: ReportingYear, la: str, cin: dict | None =
     write_ssda903(cla or cla_default, landing / year.label / la / "ssda903", year)
 
 
-def _add_rows(frames: dict, table: str, rows: list[dict]) -> dict:
+def add_rows(frames: dict, table: str, rows: list[dict]) -> dict:
     from cin_outcomes.tables import conform
 
     df = frames[table]
@@ -352,9 +352,9 @@ def test_revisions_on_the_real_layers(tmp_path):
     # LA 318 resubmits 2019-20 with one more child in need, referred in June and open at 31 March.
     y = ReportingYear(2019)
     cin, _ = real_returns(y, "318")
-    cin = _add_rows(cin, "cin_children", [{"la_child_id": "C0009", "upn": None, "upn_unknown": "UN1",
+    cin = add_rows(cin, "cin_children", [{"la_child_id": "C0009", "upn": None, "upn_unknown": "UN1",
                                            "birth_date": dt.date(2015, 2, 2), "sex": "M", "ethnicity": "WBRI"}])
-    cin = _add_rows(cin, "cin_episodes", [{"la_child_id": "C0009", "episode_number": 1,
+    cin = add_rows(cin, "cin_episodes", [{"la_child_id": "C0009", "episode_number": 1,
                                            "referral_date": dt.date(2019, 6, 3), "referral_source": "2A",
                                            "primary_need": "N1", "referral_nfa": False}])
     deliver_real(p.landing, y, "318", cin=cin)
@@ -386,9 +386,9 @@ def test_revisions_on_the_real_layers(tmp_path):
         .otherwise(pl.col("closure_date")))
     deliver_real(p.landing, bad_year, "319", cin=bad)
     good, _ = real_returns(good_year, "318")
-    good = _add_rows(good, "cin_children", [{"la_child_id": "C0010", "upn": None, "upn_unknown": "UN1",
+    good = add_rows(good, "cin_children", [{"la_child_id": "C0010", "upn": None, "upn_unknown": "UN1",
                                              "birth_date": dt.date(2016, 3, 3), "sex": "F", "ethnicity": "WBRI"}])
-    good = _add_rows(good, "cin_episodes", [{"la_child_id": "C0010", "episode_number": 1,
+    good = add_rows(good, "cin_episodes", [{"la_child_id": "C0010", "episode_number": 1,
                                              "referral_date": dt.date(2021, 7, 1), "referral_source": "2A",
                                              "primary_need": "N1", "referral_nfa": False}])
     deliver_real(p.landing, good_year, "318", cin=good)

@@ -14,9 +14,8 @@ from cin_outcomes.ingest.cin_census import parse_cin_census
 from cin_outcomes.synthetic.config import SyntheticConfig
 from cin_outcomes.synthetic.generate import generate
 from cin_outcomes.synthetic.writers.cin_xml import write_cin_census
-from cin_outcomes.tables import conform
 from cin_outcomes.years import ReportingYear
-from cin_outcomes_tests.test_revisions import ANY, AT31, EVER, YEARS, RealPipeline, years
+from cin_outcomes_tests.test_revisions import ANY, AT31, EVER, YEARS, RealPipeline, add_rows, years
 
 pytestmark = pytest.mark.slow
 LAS = ("318", "202")
@@ -36,14 +35,12 @@ def test_resubmitted_synthetic_return_recomputes_only_what_depends_on_it(tmp_pat
     y = ReportingYear(2019)
     path = p.landing / y.label / "318" / "cin_census.xml"
     tables = parse_cin_census(path, y, "318")
-    key = {"reporting_year": y.label, "la_code": "318"}
-    tables["cin_children"] = pl.concat([tables["cin_children"], conform(pl.DataFrame([{
-        **key, "la_child_id": "RESUB0001", "upn_unknown": "UN1", "birth_date": dt.date(2016, 2, 2), "sex": "M",
-        "ethnicity": "WBRI", "disabilities": ["NONE"]}]), dict(tables["cin_children"].schema))])
-    tables["cin_episodes"] = pl.concat([tables["cin_episodes"], conform(pl.DataFrame([{
-        **key, "la_child_id": "RESUB0001", "episode_number": 1, "referral_date": dt.date(2019, 6, 3),
-        "referral_source": "2A", "primary_need": "N1", "referral_nfa": False}]),
-        dict(tables["cin_episodes"].schema))])
+    tables = add_rows(tables, "cin_children", [{
+        "la_child_id": "RESUB0001", "upn_unknown": "UN1", "birth_date": dt.date(2016, 2, 2), "sex": "M",
+        "ethnicity": "WBRI", "disabilities": ["NONE"]}])
+    tables = add_rows(tables, "cin_episodes", [{
+        "la_child_id": "RESUB0001", "episode_number": 1, "referral_date": dt.date(2019, 6, 3),
+        "referral_source": "2A", "primary_need": "N1", "referral_nfa": False}])
     write_cin_census(tables, y, "318", path)
     assert p.sensor_tick() == {"2019-04-01": True}
     requested = p.automation_ticks()
