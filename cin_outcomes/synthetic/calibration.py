@@ -35,12 +35,6 @@ def national_targets() -> pl.DataFrame:
         return pl.read_csv(f)
 
 
-def social_care_counts(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """Per year: national children (each counted once) CIN, CPP and CLA at 31 March, by the cohort rules."""
-    return pl.concat([year_counts(year, {k: v.filter(pl.col("reporting_year") == year.label)
-                                         for k, v in tables.items()}) for year in cfg.years])
-
-
 def year_counts(year: ReportingYear, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """One year's national CIN, CPP and CLA at 31 March from that year's returns, by the cohort rules."""
     from cin_outcomes.cohorts.rules import national_count, per_year_membership

@@ -115,8 +115,8 @@ def build_social_care(cfg: SyntheticConfig, population, on_year: Callable | None
     for year in cfg.years:
         tables = returns_for_year(cfg, truth, year)
         if cfg.fault_rate > 0:
-            tables = inject_faults(cfg, tables, stream=year.label)
-        status.append(compute_status(cfg, tables, identities, years=[year]))
+            tables = inject_faults(cfg, tables, year)
+        status.append(compute_status(year, tables, identities))
         if on_year is None:
             for name, df in tables.items():
                 kept[name].append(df)
@@ -417,9 +417,8 @@ def returns_for_year(cfg: SyntheticConfig, truth: Truth, year) -> dict[str, pl.D
     return {**cin_year(cfg, truth, year, las), **cla_year(cfg, truth, year, las)}
 
 
-def compute_status(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame], identities: pl.DataFrame,
-                   years=None) -> pl.DataFrame:
-    """person_id, year (start of the reporting year), la_code, group — by the cohort rules, from the returns.
+def compute_status(year, tables: dict[str, pl.DataFrame], identities: pl.DataFrame) -> pl.DataFrame:
+    """person_id, year (start of the reporting year), la_code, group — by the cohort rules, from the year's returns.
 
     Uses the rules' own flag functions (:func:`cin_outcomes.cohorts.rules.cin_flags` and ``cla_flags``) combined
     as :func:`~cin_outcomes.cohorts.rules.per_year_membership` combines them (CIN = an episode of need, a plan or
@@ -429,27 +428,18 @@ def compute_status(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame], identi
     from cin_outcomes.cohorts.rules import cin_flags, cla_flags
 
     key = ["la_code", "la_child_id"]
-    out = []
-    for year in years or cfg.years:
-        sub = {k: v.filter(pl.col("reporting_year") == year.label) for k, v in tables.items()}
-        f = cin_flags(year, sub).join(cla_flags(year, sub), on=key, how="full", coalesce=True)
-        f = f.select(
-            *key, *[pl.col(c).fill_null(False) for c in ("cin_ep_at31", "cpp_at31", "cla_at31", "cla_12m_at31")]
-        )
-        cin = pl.col("cin_ep_at31") | pl.col("cpp_at31") | pl.col("cla_at31")
-        groups = {
-            "cino_at31": cin & ~pl.col("cpp_at31") & ~pl.col("cla_at31"),
-            "cppo_at31": pl.col("cpp_at31") & ~pl.col("cla_at31"),
-            "cla_12m_at31": pl.col("cla_at31") & pl.col("cla_12m_at31"),
-            "cla_lt12m_at31": pl.col("cla_at31") & ~pl.col("cla_12m_at31"),
-        }
-        for flag, group in STATUS_GROUPS.items():
-            out.append(
-                f.filter(groups[flag])
-                .select(key)
-                .with_columns(pl.lit(year.start, dtype=pl.Int16).alias("year"), pl.lit(group).alias("group"))
-            )
-    if not out:
-        return pl.DataFrame(schema={"person_id": pl.UInt32, "year": pl.Int16, "la_code": pl.Utf8, "group": pl.Utf8})
-    s = pl.concat(out).join(identities, on=key, how="inner")
+    f = cin_flags(year, tables).join(cla_flags(year, tables), on=key, how="full", coalesce=True)
+    f = f.select(*key, *[pl.col(c).fill_null(False) for c in ("cin_ep_at31", "cpp_at31", "cla_at31", "cla_12m_at31")])
+    cin = pl.col("cin_ep_at31") | pl.col("cpp_at31") | pl.col("cla_at31")
+    groups = {
+        "cino_at31": cin & ~pl.col("cpp_at31") & ~pl.col("cla_at31"),
+        "cppo_at31": pl.col("cpp_at31") & ~pl.col("cla_at31"),
+        "cla_12m_at31": pl.col("cla_at31") & pl.col("cla_12m_at31"),
+        "cla_lt12m_at31": pl.col("cla_at31") & ~pl.col("cla_12m_at31"),
+    }
+    s = pl.concat([
+        f.filter(groups[flag]).select(key).with_columns(pl.lit(year.start, dtype=pl.Int16).alias("year"),
+                                                        pl.lit(group).alias("group"))
+        for flag, group in STATUS_GROUPS.items()
+    ]).join(identities, on=key, how="inner")
     return s.select("person_id", "year", "la_code", "group").unique().sort("year", "la_code", "person_id", "group")

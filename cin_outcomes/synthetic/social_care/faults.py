@@ -25,6 +25,7 @@ import polars as pl
 
 from cin_outcomes.synthetic.config import SyntheticConfig
 from cin_outcomes.upn import CHECK_LETTERS
+from cin_outcomes.years import ReportingYear
 
 FAULTS = (
     "overlapping_episodes",
@@ -42,10 +43,10 @@ def _pick(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
     return rng.random(n) < rate
 
 
-def inject_faults(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame], stream: str = "") -> dict[str, pl.DataFrame]:
-    """Return a copy of ``tables`` with every fault of :data:`FAULTS` applied at ``cfg.fault_rate``, drawn from
-    the ``faults`` random stream (``stream`` names a sub-stream: the generator injects each year's returns apart)."""
-    rng = cfg.rng("faults", stream) if stream else cfg.rng("faults")
+def inject_faults(cfg: SyntheticConfig, tables: dict[str, pl.DataFrame], year: ReportingYear) -> dict[str, pl.DataFrame]:
+    """Return a copy of ``year``'s returns ``tables`` with every fault of :data:`FAULTS` applied at
+    ``cfg.fault_rate``, drawn from that year's ``faults`` random stream."""
+    rng = cfg.rng("faults", year.label)
     rate = cfg.fault_rate
     t = dict(tables)
 
