@@ -48,10 +48,8 @@ class ModuleStore(Mapping):
     def __init__(self, spill: bool, landing: Path | None = None) -> None:
         self._mem: dict[tuple[ReportingYear, str], pl.DataFrame] = {}
         self._files: dict[tuple[ReportingYear, str], Path] = {}
-        self._landing = Path(landing) if landing is not None else None
-        spill = spill or self._landing is not None
         self._tmp = tempfile.TemporaryDirectory(prefix="cin-outcomes-npd-") if spill and landing is None else None
-        self._root = self._landing or (Path(self._tmp.name) if self._tmp else None)
+        self._root = Path(landing) if landing is not None else (Path(self._tmp.name) if self._tmp else None)
 
     def put(self, year: ReportingYear, module: str, df: pl.DataFrame) -> None:
         if self._root is None:

@@ -45,13 +45,11 @@ def write_npd(education, landing: Path, years: list[ReportingYear] | None = None
         dest = npd_path(landing, year, module)
         dest.parent.mkdir(parents=True, exist_ok=True)
         src = getattr(education.modules, "file", lambda key: None)((year, module))
-        if src is not None and Path(src).resolve() == dest.resolve():
-            pass  # written in place by the education model
-        elif src is not None:
+        if src is None:
+            write_npd_module(education.modules[(year, module)], dest)
+        elif Path(src).resolve() != dest.resolve():  # else written in place by the education model
             tmp = dest.with_name(dest.name + ".partial")
             shutil.copyfile(src, tmp)
             os.replace(tmp, dest)
-        else:
-            write_npd_module(education.modules[(year, module)], dest)
         written.append(dest)
     return written

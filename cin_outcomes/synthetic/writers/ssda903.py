@@ -49,13 +49,6 @@ def _rows(tables: dict[str, pl.DataFrame], table: str, year: ReportingYear, la_c
     return tables[table].filter((pl.col("reporting_year") == year.label) & (pl.col("la_code") == la_code))
 
 
-def ssda903_frame(tables: dict[str, pl.DataFrame], table: str, year: ReportingYear, la_code: str) -> pl.DataFrame:
-    """The rows of one 903 table for the LA and year, as the CSV will hold them (all text)."""
-    year = ReportingYear.parse(year)
-    df = _rows(tables, table, year, la_code).sort(["child", *SORT.get(table, [])], nulls_last=True)
-    return df.select(_columns(table, year.start < FIRST_MFU_YEAR))
-
-
 def _write_csv(df: pl.DataFrame, path: Path) -> None:
     """CSV with a header line, empty fields for nulls, ``\\n`` line ends. Small tables go through the csv module
     (polars' writer has a fixed cost that dominates for the many small files of a national run)."""
@@ -71,20 +64,8 @@ def _write_csv(df: pl.DataFrame, path: Path) -> None:
 def write_ssda903(tables: dict[str, pl.DataFrame], year: ReportingYear, la_code: str, folder: Path) -> list[Path]:
     """Write LA ``la_code``'s SSDA903 tables for ``year`` into ``folder``; return the files written."""
     year = ReportingYear.parse(year)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for table in SSDA903_TABLES:
-        if table == "SWEpisodes" and year.start < FIRST_SW_YEAR:
-            continue
-        if table not in ALWAYS and _rows(tables, table, year, la_code).height == 0:
-            continue
-        df = ssda903_frame(tables, table, year, la_code)
-        assert df.columns == ssda903_csv_columns(table)
-        path = folder / f"{table}.csv"
-        _write_csv(df, path)
-        written.append(path)
-    return written
+    own = {table: _rows(tables, table, year, la_code) for table in SSDA903_TABLES}
+    return write_ssda903_year(own, year, [la_code], lambda _: folder)
 
 
 def write_ssda903_year(
@@ -92,7 +73,7 @@ def write_ssda903_year(
 ) -> list[Path]:
     """Write the SSDA903 tables of every LA in ``la_codes`` for ``year`` into ``folder_of(la_code)``.
 
-    The same files as :func:`write_ssda903` per LA, formatted in one pass over the year."""
+    Each table is formatted in one pass over the year and cut by LA (:func:`write_ssda903` is this for one LA)."""
     year = ReportingYear.parse(year)
     written = []
     folders = {la: Path(folder_of(la)) for la in la_codes}
@@ -109,6 +90,7 @@ def write_ssda903_year(
         )
         parts = df.partition_by("la_code", as_dict=True, include_key=False)
         empty = df.drop("la_code").clear()
+        assert empty.columns == ssda903_csv_columns(table)
         for la in la_codes:
             part = parts.get((la,), empty)
             if part.height == 0 and table not in ALWAYS:
