@@ -108,7 +108,7 @@ def run_pipeline(*, landing: Path | None = None, warehouse: Path | None = None, 
     instance.get_asset_keys()
     failed_years: set[str] = set()
     with _Workers(workers) as pool:
-        for name, pd, parallel_keys, ordered_keys in layers:
+        for name, pd, parallel_keys, ordered_keys, in_year_order in layers:
             layer = LayerResult(name)
             t0 = time.perf_counter()
             if progress:
@@ -129,7 +129,7 @@ def run_pipeline(*, landing: Path | None = None, warehouse: Path | None = None, 
                 # only the first wave, in year order when they read each other's earlier years
                 if ordered_keys:
                     todo = [pk for pk in pks if _label(pk) not in failed_years]
-                    if _reads_own_other_years(defs, ordered_keys):
+                    if in_year_order:
                         outcomes = [materialize_keys(ordered_keys, pk) for pk in todo]
                     else:
                         outcomes = pool.map(materialize_keys, [ordered_keys] * len(todo), todo)
@@ -140,13 +140,19 @@ def run_pipeline(*, landing: Path | None = None, warehouse: Path | None = None, 
     return summary
 
 
-def plan_layers(defs) -> list[tuple[str, object, list, list]]:
-    """``(name, partitions, keys runnable year by year in parallel, keys needing earlier years first)`` per layer."""
+def plan_layers(defs) -> list[tuple[str, object, list, list, bool]]:
+    """Per layer: ``(name, partitions, keys runnable year by year in parallel, keys reading other years of the
+    layer, whether those must run in year order because they read each other's earlier years)``."""
     import dagster as dg
 
     from cin_outcomes.partitions import input_years, published_years
 
     graph = defs.resolve_asset_graph()
+
+    def reads_other_years_of(k, within: set) -> bool:
+        return any(parent in within and _reads_other_years(graph.get_partition_mapping(k, parent))
+                   for parent in graph.get(k).parent_keys)
+
     by_pd: dict = {}
     for a in defs.assets:
         if isinstance(a, dg.AssetsDefinition) and a.is_executable:
@@ -158,9 +164,7 @@ def plan_layers(defs) -> list[tuple[str, object, list, list]]:
         if not keys:
             continue
         layer = set(keys)
-        cross = {k for k in keys for parent in graph.get(k).parent_keys
-                 if parent in layer and _reads_other_years(graph.get_partition_mapping(k, parent))}
-        downstream = set(cross)
+        downstream = {k for k in keys if reads_other_years_of(k, layer)}
         changed = True
         while changed:
             changed = False
@@ -168,15 +172,10 @@ def plan_layers(defs) -> list[tuple[str, object, list, list]]:
                 if k not in downstream and any(p in downstream for p in graph.get(k).parent_keys):
                     downstream.add(k)
                     changed = True
-        out.append((name, pd, [k for k in keys if k not in downstream], [k for k in keys if k in downstream]))
+        in_order = any(reads_other_years_of(k, downstream) for k in downstream)
+        out.append((name, pd, [k for k in keys if k not in downstream], [k for k in keys if k in downstream],
+                    in_order))
     return out
-
-
-def _reads_own_other_years(defs, keys: list) -> bool:
-    """Whether any of ``keys`` reads another year of one of ``keys`` (then years must run in order)."""
-    graph = defs.resolve_asset_graph()
-    return any(parent in keys and _reads_other_years(graph.get_partition_mapping(k, parent))
-               for k in keys for parent in graph.get(k).parent_keys)
 
 
 def _reads_other_years(mapping) -> bool:
