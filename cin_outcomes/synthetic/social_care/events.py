@@ -316,6 +316,7 @@ def age_tilt(
     elsewhere (plans before care): they join the age mix while members, and with ``stock`` (the national number
     open at 31 March per year, indexed ``year - 1990``) set how many candidates the stock leaves room for.
     """
+    blocked = blocked.copy()
     reception = _reception_year(birth)
     x = np.clip(((start - birth) / DAYS_PER_YEAR - TILT_PIVOT) / TILT_SPAN, -1.0, 1.0)
     cy = reporting_year_of(start)
@@ -358,11 +359,9 @@ def age_tilt(
             for _ in range(40):  # the young share falls as theta rises
                 theta = (lo + hi) / 2
                 lo, hi = (theta, hi) if share(theta) > goal else (lo, theta)
-        e = np.exp(theta * x[cur])
+        e = np.exp(theta * xall)
         keep = rng.random(len(e)) < e / e.max()
         w[cur] = keep / max(keep.mean(), 1e-12)
-        thin = np.zeros(len(start), dtype=bool)
-        thin[np.flatnonzero(cur)] = ~keep
-        blocked = blocked | thin
-        ok = ~blocked
+        blocked[cur] = ~keep  # candidates of the year were all unblocked
+        ok[cur] = keep
     return blocked
